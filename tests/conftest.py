@@ -1,0 +1,21 @@
+"""Shared fixtures: both mask implementations (Cython kernel and its pure-Python twin)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokensieve.masking import _select
+
+IMPLS = ["python"] + (["cython"] if _select.kernels is not _select.python_kernels else [])
+
+
+def pytest_report_header(config):
+    return f"tokensieve mask kernels: default={_select.IMPLEMENTATION}; tests run over {IMPLS}"
+
+
+@pytest.fixture(params=IMPLS)
+def impl(request, monkeypatch):
+    """Run a test once per kernel implementation."""
+    if request.param == "python":
+        monkeypatch.setattr(_select, "kernels", _select.python_kernels)
+    return request.param

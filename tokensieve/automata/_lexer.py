@@ -1,0 +1,171 @@
+"""The lexer: one lazily built byte-level DFA over the union of all terminals.
+
+A DFA state is a set of NFA states (of any terminals). States are materialised on first visit and stored in a
+flat ``int32`` transition table (``trans[state * 256 + byte]``; -1 = not computed yet, 0 = the dead state),
+which the Cython trie walk reads directly. Lexing is greedy: a lexeme extends while the DFA state stays alive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import LimitExceededError
+from ._regex import NFA
+
+__all__ = ["Lexer", "DEAD"]
+
+DEAD = 0
+UNKNOWN = -1
+
+
+class Lexer:
+    """Lazy union DFA over a grammar's terminals.
+
+    Parameters: ``regexes`` (one per terminal, Python ``re`` syntax), ``names`` for messages,
+    ``max_states`` bounds the materialised DFA.
+    """
+
+    def __init__(self, regexes, names=None, *, max_states: int = 200_000, max_nfa_states: int = 2_000_000):
+        names = list(names) if names is not None else [f"T{i}" for i in range(len(regexes))]
+        self.nfa = NFA(max_states=max_nfa_states)
+        for rx, name in zip(regexes, names):
+            self.nfa.add_terminal(rx, name)
+        self.n_terminals = len(regexes)
+        self.max_states = max_states
+        self._closure_memo: dict[int, frozenset[int]] = {}
+        self._state_of: dict[frozenset, int] = {}
+        self.sets: list[frozenset] = [frozenset()]  # state 0: dead
+        # terminals accepting in each state (bitmask as int), and a flat "is accepting" byte table for C
+        self.accepting: list[int] = [0]
+        self._cap = 1024
+        self.trans = np.full(self._cap * 256, UNKNOWN, dtype=np.int32)
+        self.trans[:256] = DEAD
+        self.accept_flag = np.zeros(self._cap, dtype=np.uint8)
+        self._start_cache: dict[int, int] = {}
+        self._final_owner = {f: i for i, f in enumerate(self.nfa.finals)}
+        self.live_terminals = self._live_terminals()
+
+    # ---- construction ----
+    def _live_terminals(self) -> int:
+        """Bitmask of terminals whose language is non-empty (others can never be lexed)."""
+        live = 0
+        for i, s in enumerate(self.nfa.starts):
+            seen, stack, fin = {s}, [s], self.nfa.finals[i]
+            while stack:
+                x = stack.pop()
+                if x == fin:
+                    live |= 1 << i
+                    break
+                for y in self.nfa.eps[x]:
+                    if y not in seen:
+                        seen.add(y)
+                        stack.append(y)
+                for _lo, _hi, y in self.nfa.edges[x]:
+                    if y not in seen:
+                        seen.add(y)
+                        stack.append(y)
+        return live
+
+    def _closure(self, s: int) -> frozenset[int]:
+        c = self._closure_memo.get(s)
+        if c is None:
+            seen, stack = {s}, [s]
+            eps = self.nfa.eps
+            while stack:
+                x = stack.pop()
+                for y in eps[x]:
+                    if y not in seen:
+                        seen.add(y)
+                        stack.append(y)
+            # keep only states that consume bytes or accept: smaller sets, more sharing
+            c = frozenset(x for x in seen if self.nfa.edges[x] or x in self._final_owner)
+            self._closure_memo[s] = c
+        return c
+
+    def _intern(self, nfa_set: frozenset, marker=None) -> int:
+        key = nfa_set if marker is None else (nfa_set, marker)
+        sid = self._state_of.get(key)
+        if sid is not None:
+            return sid
+        if not nfa_set:
+            return DEAD
+        sid = len(self.sets)
+        if sid >= self.max_states:
+            raise LimitExceededError("lexer states", f"more than {self.max_states} DFA states materialised")
+        if sid >= self._cap:
+            self._grow()
+        self._state_of[key] = sid
+        self.sets.append(nfa_set)
+        acc = 0
+        if marker is None:  # a lexeme of zero bytes never ends, so start states never accept
+            for x in nfa_set:
+                t = self._final_owner.get(x)
+                if t is not None:
+                    acc |= 1 << t
+        self.accepting.append(acc)
+        self.accept_flag[sid] = 1 if acc else 0
+        return sid
+
+    def _grow(self) -> None:
+        cap = self._cap * 2
+        trans = np.full(cap * 256, UNKNOWN, dtype=np.int32)
+        trans[: self._cap * 256] = self.trans
+        flag = np.zeros(cap, dtype=np.uint8)
+        flag[: self._cap] = self.accept_flag
+        self.trans, self.accept_flag, self._cap = trans, flag, cap
+
+    # ---- queries ----
+    def start_state(self, terminal_mask: int) -> int:
+        """The state at the start of a lexeme, for the terminals in ``terminal_mask`` (a bitmask)."""
+        sid = self._start_cache.get(terminal_mask)
+        if sid is None:
+            members = set()
+            m, i = terminal_mask & self.live_terminals, 0
+            while m:
+                if m & 1:
+                    members |= self._closure(self.nfa.starts[i])
+                m >>= 1
+                i += 1
+            # the marker keeps start states distinct from equal mid-lexeme sets (which may accept)
+            sid = self._intern(frozenset(members), marker=terminal_mask) if members else DEAD
+            self._start_cache[terminal_mask] = sid
+        return sid
+
+    def expand(self, state: int) -> None:
+        """Compute all 256 transitions of ``state``."""
+        buckets: list[set | None] = [None] * 256
+        edges = self.nfa.edges
+        for x in self.sets[state]:
+            for lo, hi, y in edges[x]:
+                for b in range(lo, hi + 1):
+                    bk = buckets[b]
+                    if bk is None:
+                        buckets[b] = bk = set()
+                    bk.add(y)
+        row = np.zeros(256, dtype=np.int32)
+        memo: dict[frozenset, int] = {}
+        for b in range(256):
+            bk = buckets[b]
+            if bk:
+                key = frozenset(bk)
+                sid = memo.get(key)
+                if sid is None:
+                    cl = set()
+                    for y in bk:
+                        cl |= self._closure(y)
+                    sid = self._intern(frozenset(cl))
+                    memo[key] = sid
+                row[b] = sid
+        # _intern may have grown the table: index the current one
+        self.trans[state * 256: state * 256 + 256] = row
+
+    def step(self, state: int, byte: int) -> int:
+        nxt = self.trans[state * 256 + byte]
+        if nxt == UNKNOWN:
+            self.expand(state)
+            nxt = self.trans[state * 256 + byte]
+        return int(nxt)
+
+    @property
+    def n_states(self) -> int:
+        return len(self.sets)

@@ -1,0 +1,1 @@
+"""Cython kernels. Imports nothing from the project; each kernel has a pure-Python twin in masking/."""

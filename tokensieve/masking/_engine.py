@@ -1,0 +1,350 @@
+"""CompiledGrammar and Matcher: lexer + Earley parser + token trie -> exact next-token masks."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .._errors import GrammarError, TokensieveError, VocabularyError
+from ..automata import DEAD, EarleyTables, Lexer, TokenTrie
+from ..grammar import Grammar
+from ..grammar._reduce import reduce_grammar
+from . import _select
+from ._vocabulary import Vocabulary
+
+__all__ = ["CompiledGrammar", "Matcher", "compile", "allocate_token_bitmask"]
+
+_SCAN_CACHE_LIMIT = 4096  # successor rows cached per row; beyond it the cache is dropped (bounded memory)
+
+
+def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:
+    """A zeroed int32 bitmask of shape ``(batch, ceil(vocab_size / 32))`` (XGrammar/llguidance layout)."""
+    return np.zeros((batch, (vocab_size + 31) // 32), dtype=np.int32)
+
+
+class CompiledGrammar:
+    """A grammar bound to a vocabulary: lexer, parser tables and token trie, shared by its matchers.
+
+    Build with :func:`compile`. The lexer DFA grows lazily as matchers explore it.
+    """
+
+    def __init__(self, grammar: Grammar, vocab: Vocabulary, *, max_lexer_states: int = 200_000,
+                 max_items_per_row: int = 50_000):
+        if not isinstance(grammar, Grammar):
+            raise TypeError(f"expected a tokensieve.Grammar, got {type(grammar).__name__}")
+        if not isinstance(vocab, Vocabulary):
+            raise TypeError(f"expected a tokensieve.Vocabulary, got {type(vocab).__name__}")
+        self.grammar = grammar
+        self.vocab = vocab
+        # the parser's viable-prefix property (a non-empty row can be completed) needs a reduced grammar
+        g = reduce_grammar(grammar)
+        self.lexer = Lexer([t.regex for t in g.terminals], [t.name for t in g.terminals],
+                           max_states=max_lexer_states)
+        dead = [i for i in range(len(g.terminals)) if not self.lexer.live_terminals >> i & 1]
+        if dead:  # terminals with an empty language make their rules unproductive
+            bad = {-1 - i for i in dead}
+            g = reduce_grammar(Grammar(g.terminals, g.nonterminals,
+                                       tuple(r for r in g.rules if not bad.intersection(r.body)), g.start,
+                                       tuple(t for t in g.ignore if t not in dead), g.source))
+            self.lexer = Lexer([t.regex for t in g.terminals], [t.name for t in g.terminals],
+                               max_states=max_lexer_states)
+        self.reduced = g
+        self.ignore_mask = 0
+        for t in g.ignore:
+            self.ignore_mask |= 1 << t
+        self.parser = EarleyTables(g, max_items_per_row=max_items_per_row)
+        self.trie = _trie_for(vocab)
+        self.eos_ids = np.asarray(sorted(vocab.eos_token_ids), dtype=np.int64)
+        self.n_words = (vocab.size + 31) // 32
+        self.initial_row = self.parser.initial_row()
+        self._set_start(self.initial_row)
+        if self.initial_row.start_state == DEAD and not self.initial_row.accepting:
+            raise GrammarError("grammar has an empty language", symbol=g.nonterminals[g.start])
+        self.lock = threading.RLock()
+
+    def _set_start(self, row) -> None:
+        if row.start_state < 0:
+            live = row.allowed | (self.ignore_mask if (row.allowed or row.accepting) else 0)
+            row.start_state = self.lexer.start_state(live) if live else DEAD
+
+    def __repr__(self) -> str:
+        g = self.grammar
+        return (f"CompiledGrammar(terminals={len(g.terminals)}, rules={len(g.rules)}, "
+                f"vocab_size={self.vocab.size}, lexer_states={self.lexer.n_states})")
+
+
+_TRIES: "OrderedDict[str, TokenTrie]" = OrderedDict()
+_COMPILED: "OrderedDict[tuple[str, str], CompiledGrammar]" = OrderedDict()
+
+
+def _trie_for(vocab: Vocabulary) -> TokenTrie:
+    trie = _TRIES.get(vocab.fingerprint)
+    if trie is None:
+        trie = TokenTrie(vocab.token_bytes)
+        _TRIES[vocab.fingerprint] = trie
+        while len(_TRIES) > 8:
+            _TRIES.popitem(last=False)
+    return trie
+
+
+def compile(grammar: Grammar, vocab: Vocabulary, **limits) -> CompiledGrammar:  # noqa: A001 - public name
+    """Bind ``grammar`` to ``vocab``; cached by content (grammar and vocabulary fingerprints)."""
+    key = (grammar.fingerprint(), vocab.fingerprint, tuple(sorted(limits.items())))
+    cg = _COMPILED.get(key)
+    if cg is None:
+        cg = CompiledGrammar(grammar, vocab, **limits)
+        _COMPILED[key] = cg
+        while len(_COMPILED) > 64:
+            _COMPILED.popitem(last=False)
+    return cg
+
+
+class _Stepper:
+    """The byte-level transition of (Earley rows, lexer state), with lexeme boundaries."""
+
+    __slots__ = ("cg", "rows")
+
+    def __init__(self, cg: CompiledGrammar, rows: list):
+        self.cg = cg
+        self.rows = rows
+
+    # called by the trie walk (both implementations) at a lexeme boundary
+    def boundary(self, state: int, byte: int) -> int:
+        cg = self.cg
+        acc = cg.lexer.accepting[state]
+        top = self.rows[-1]
+        scan = acc & top.allowed
+        if scan:
+            nxt = top.scan_cache.get(scan, -1)
+            if nxt == -1:
+                nxt = cg.parser.scan(self.rows, scan)
+                if nxt is not None:
+                    cg._set_start(nxt)
+                if len(top.scan_cache) >= _SCAN_CACHE_LIMIT:
+                    top.scan_cache.clear()
+                top.scan_cache[scan] = nxt
+            if nxt is None or nxt.start_state == DEAD:
+                return -1
+            s2 = cg.lexer.step(nxt.start_state, byte)
+            if s2 == DEAD:
+                return -1
+            self.rows.append(nxt)
+            return s2 * 2 + 1
+        if acc & cg.ignore_mask:
+            if top.start_state == DEAD:
+                return -1
+            s2 = cg.lexer.step(top.start_state, byte)
+            return -1 if s2 == DEAD else s2 * 2
+        return -1
+
+    def pop(self) -> None:
+        self.rows.pop()
+
+    def step(self, state: int, byte: int) -> int:
+        """Advance one byte for real (rows are pushed); DEAD if rejected (rows untouched)."""
+        s2 = self.cg.lexer.step(state, byte)
+        if s2 != DEAD:
+            return s2
+        if not self.cg.lexer.accepting[state]:
+            return DEAD
+        r = self.boundary(state, byte)
+        return DEAD if r < 0 else r >> 1
+
+    def end_row(self, state: int):
+        """The row reached if the input ended here (lexeme in ``state`` closed), or None."""
+        top = self.rows[-1]
+        if state == top.start_state:
+            return top
+        acc = self.cg.lexer.accepting[state]
+        scan = acc & top.allowed
+        if scan:
+            nxt = top.scan_cache.get(scan, -1)
+            if nxt == -1:
+                nxt = self.cg.parser.scan(self.rows, scan)
+                if nxt is not None:
+                    self.cg._set_start(nxt)
+                top.scan_cache[scan] = nxt
+            return nxt
+        if acc & self.cg.ignore_mask:
+            return top
+        return None
+
+
+class Matcher:
+    """The state of one constrained sequence: masks, token acceptance, rollback and forking.
+
+    Parameters: ``compiled`` from :func:`compile`; ``max_rollback`` bounds the token history kept.
+    """
+
+    def __init__(self, compiled: CompiledGrammar, *, max_rollback: int = 1 << 30):
+        if not isinstance(compiled, CompiledGrammar):
+            raise TypeError(f"expected a CompiledGrammar (tokensieve.compile(...)), got {type(compiled).__name__}")
+        self.compiled = compiled
+        self.max_rollback = max_rollback
+        self.reset()
+
+    # ---- state ----
+    def reset(self) -> None:
+        cg = self.compiled
+        self._rows = [cg.initial_row]
+        self._state = cg.initial_row.start_state
+        self._history: list[tuple[int, int, bool]] = []  # (rows height, lexer state, terminated) per token
+        self._terminated = False
+
+    def fork(self) -> "Matcher":
+        """An independent copy sharing the compiled grammar and the immutable parse rows."""
+        m = Matcher.__new__(Matcher)
+        m.compiled, m.max_rollback = self.compiled, self.max_rollback
+        m._rows, m._state = list(self._rows), self._state
+        m._history, m._terminated = list(self._history), self._terminated
+        return m
+
+    def rollback(self, n: int = 1) -> None:
+        """Undo the last ``n`` accepted tokens."""
+        if n < 0 or n > len(self._history):
+            raise ValueError(f"cannot roll back {n} tokens; {len(self._history)} in history")
+        if n == 0:
+            return
+        height, state, term = self._history[-n]
+        del self._history[-n:]
+        del self._rows[height:]
+        self._state, self._terminated = state, term
+
+    def _push_history(self) -> None:
+        self._history.append((len(self._rows), self._state, self._terminated))
+        if len(self._history) > self.max_rollback:
+            del self._history[0]
+
+    # ---- queries ----
+    def is_terminated(self) -> bool:
+        """True once an EOS token was accepted."""
+        return self._terminated
+
+    def is_accepting(self) -> bool:
+        """True if the input so far is a complete document (EOS would be allowed)."""
+        if self._terminated:
+            return True
+        with self.compiled.lock:
+            row = _Stepper(self.compiled, self._rows).end_row(self._state)
+        return bool(row is not None and row.accepting)
+
+    def _alive_after(self, data: bytes) -> tuple[list, int] | None:
+        rows = list(self._rows)
+        st = _Stepper(self.compiled, rows)
+        s = self._state
+        for b in data:
+            s = st.step(s, b)
+            if s == DEAD:
+                return None
+        return rows, s
+
+    # ---- consuming ----
+    def accept_bytes(self, data: bytes) -> bool:
+        """Consume raw bytes (not a token); False and no change if they cannot continue the document."""
+        if self._terminated:
+            return False
+        with self.compiled.lock:
+            r = self._alive_after(bytes(data))
+        if r is None:
+            return False
+        self._rows, self._state = r
+        return True
+
+    def accept_token(self, token_id: int) -> bool:
+        """Consume one token; False (state unchanged) if it is not allowed here."""
+        vocab = self.compiled.vocab
+        tid = int(token_id)
+        if self._terminated or not 0 <= tid < vocab.size:
+            return False
+        if tid in vocab.eos_token_ids:
+            if not self.is_accepting():
+                return False
+            self._push_history()
+            self._terminated = True
+            return True
+        data = vocab.token_bytes[tid] if tid < len(vocab.token_bytes) else None
+        if not data:
+            return False
+        with self.compiled.lock:
+            r = self._alive_after(data)
+        if r is None:
+            return False
+        self._push_history()
+        self._rows, self._state = r
+        return True
+
+    def accept_tokens(self, token_ids) -> int:
+        """Consume tokens until one is rejected; returns how many were accepted."""
+        n = 0
+        for t in token_ids:
+            if not self.accept_token(t):
+                break
+            n += 1
+        return n
+
+    # ---- masks ----
+    def fill_next_token_bitmask(self, bitmask: np.ndarray, index: int = 0) -> None:
+        """Write the allowed-token bits into row ``index`` of ``bitmask`` (int32, ``(batch, ceil(V/32))``)."""
+        cg = self.compiled
+        if not isinstance(bitmask, np.ndarray) or bitmask.dtype != np.int32 or bitmask.ndim not in (1, 2):
+            raise VocabularyError("bitmask must be a numpy int32 array of shape (batch, ceil(vocab_size/32)) "
+                                  "from allocate_token_bitmask")
+        row = bitmask if bitmask.ndim == 1 else bitmask[index]
+        if row.shape[0] != cg.n_words:
+            raise VocabularyError(f"bitmask has {row.shape[0]} words per row, expected {cg.n_words} "
+                                  f"for vocab_size {cg.vocab.size}")
+        out = row.view(np.uint32)
+        out[:] = 0
+        if self._terminated:
+            return
+        self._fill(out)
+
+    def _fill(self, out: np.ndarray) -> None:
+        cg = self.compiled
+        k = _select.kernels
+        with cg.lock:
+            if self._state != DEAD:
+                t = cg.trie
+                rows = list(self._rows)
+                k.walk_trie(t.byte, t.depth, t.next, t.tok_start, t.tok_ids, cg.lexer,
+                            _Stepper(cg, rows), self._state, out)
+            accepting = self.is_accepting()
+        if accepting:
+            for e in cg.eos_ids:
+                out[e >> 5] |= np.uint32(1 << (int(e) & 31))
+
+    def allowed_token_ids(self) -> list[int]:
+        """The allowed token ids, for tests and debugging (masks are the fast path)."""
+        bm = allocate_token_bitmask(1, self.compiled.vocab.size)
+        self.fill_next_token_bitmask(bm, 0)
+        bits = np.unpackbits(bm[0].view(np.uint8), bitorder="little")[: self.compiled.vocab.size]
+        return np.flatnonzero(bits).tolist()
+
+    def forced_bytes(self, limit: int = 256) -> bytes:
+        """Bytes every continuation must start with (empty when there is a choice or the document may end)."""
+        out = bytearray()
+        if self._terminated:
+            return b""
+        with self.compiled.lock:
+            rows, s = list(self._rows), self._state
+            while len(out) < limit:
+                st = _Stepper(self.compiled, rows)
+                row = st.end_row(s)
+                if row is not None and row.accepting:
+                    break
+                only = None
+                for b in range(256):
+                    trial = list(rows)
+                    s2 = _Stepper(self.compiled, trial).step(s, b)
+                    if s2 != DEAD:
+                        if only is not None:
+                            only = None
+                            break
+                        only = (b, trial, s2)
+                if only is None:
+                    break
+                out.append(only[0])
+                rows, s = only[1], only[2]
+        return bytes(out)
