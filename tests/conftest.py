@@ -16,6 +16,11 @@ def pytest_report_header(config):
 @pytest.fixture(params=IMPLS)
 def impl(request, monkeypatch):
     """Run a test once per kernel implementation."""
+    from tokensieve.masking import _engine
+
+    # compiled grammars carry mask caches: start each implementation from scratch so neither reuses the other's
+    _engine._COMPILED.clear()
     if request.param == "python":
         monkeypatch.setattr(_select, "kernels", _select.python_kernels)
-    return request.param
+    yield request.param
+    _engine._COMPILED.clear()

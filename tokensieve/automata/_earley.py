@@ -9,7 +9,9 @@ lexemes in the trie walk reuse work.
 
 from __future__ import annotations
 
-from .._errors import GrammarError, LimitExceededError
+import itertools
+
+from .._errors import LimitExceededError
 
 __all__ = ["EarleyTables", "Row"]
 
@@ -115,9 +117,11 @@ class EarleyTables:
 class Row:
     """One Earley chart row: items grouped by the symbol they wait for."""
 
-    __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state")
+    __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state", "serial")
+    _serials = itertools.count()
 
     def __init__(self, waiting, allowed: int, accepting: bool, n_items: int):
+        self.serial = next(Row._serials)  # identifies the whole stack below it too: rows are persistent
         self.waiting = waiting
         self.allowed = allowed  # bitmask of terminals that may come next
         self.accepting = accepting  # the input so far is a complete document

@@ -17,6 +17,7 @@ from ._vocabulary import Vocabulary
 __all__ = ["CompiledGrammar", "Matcher", "compile", "allocate_token_bitmask"]
 
 _SCAN_CACHE_LIMIT = 4096  # successor rows cached per row; beyond it the cache is dropped (bounded memory)
+_MASK_CACHE_BYTES = 32 << 20  # masks kept per compiled grammar, keyed by (top row, lexer state)
 
 
 def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:
@@ -63,6 +64,11 @@ class CompiledGrammar:
         if self.initial_row.start_state == DEAD and not self.initial_row.accepting:
             raise GrammarError("grammar has an empty language", symbol=g.nonterminals[g.start])
         self.lock = threading.RLock()
+        # A mask depends only on (lexer state, parse stack); a row object stands for its whole stack, so
+        # (row serial, state) is an exact key. Inside one lexeme (a string body, a number) consecutive
+        # tokens usually hit it.
+        self.mask_cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self.mask_cache_limit = max(16, _MASK_CACHE_BYTES // (4 * self.n_words))
 
     def _set_start(self, row) -> None:
         if row.start_state < 0:
@@ -303,17 +309,29 @@ class Matcher:
 
     def _fill(self, out: np.ndarray) -> None:
         cg = self.compiled
-        k = _select.kernels
         with cg.lock:
-            if self._state != DEAD:
-                t = cg.trie
-                rows = list(self._rows)
-                k.walk_trie(t.byte, t.depth, t.next, t.tok_start, t.tok_ids, cg.lexer,
-                            _Stepper(cg, rows), self._state, out)
+            key = (self._rows[-1].serial, self._state)
+            cached = cg.mask_cache.get(key)
+            if cached is not None:
+                cg.mask_cache.move_to_end(key)
+                out[:] = cached
+            else:
+                self._walk(out)
+                cg.mask_cache[key] = out.copy()
+                if len(cg.mask_cache) > cg.mask_cache_limit:
+                    cg.mask_cache.popitem(last=False)
             accepting = self.is_accepting()
         if accepting:
             for e in cg.eos_ids:
                 out[e >> 5] |= np.uint32(1 << (int(e) & 31))
+
+    def _walk(self, out: np.ndarray) -> None:
+        """The full trie walk (no cache): the reference the caches must agree with."""
+        cg = self.compiled
+        if self._state != DEAD:
+            t = cg.trie
+            _select.kernels.walk_trie(t.byte, t.depth, t.next, t.tok_start, t.tok_ids, cg.lexer,
+                                      _Stepper(cg, list(self._rows)), self._state, out)
 
     def allowed_token_ids(self) -> list[int]:
         """The allowed token ids, for tests and debugging (masks are the fast path)."""

@@ -1,0 +1,148 @@
+"""Regex -> byte-level lexer DFA agrees with Python's ``re`` (the dialect the IR declares)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokensieve import GrammarError, LimitExceededError, UnsupportedFeatureError
+from tokensieve.automata import DEAD, Lexer, check_regex
+from tokensieve.automata import _charset as cs
+
+
+def lex_fullmatch(lexer: Lexer, text: str, terminal: int = 0) -> bool:
+    s = lexer.start_state(1 << terminal)
+    for b in text.encode("utf-8"):
+        s = lexer.step(s, b)
+        if s == DEAD:
+            return False
+    return bool(lexer.accepting[s] >> terminal & 1)
+
+
+ATOMS = ["a", "b", "é", "€", "😀", ".", r"\d", r"\w", r"\s", r"\W", "[a-c]", "[^a]", "[é-ü]", r"[\u4e00-\u4e05]",
+         "[^\\x00-\\x7f]", "(?i:a)", "(?i:é)", r"\.", "[a-zA-Z_]"]
+
+
+@st.composite
+def regexes(draw, depth=3):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(ATOMS))
+    kind = draw(st.sampled_from(["cat", "alt", "star", "plus", "opt", "rep", "group"]))
+    a = draw(regexes(depth=depth - 1))
+    if kind == "cat":
+        return a + draw(regexes(depth=depth - 1))
+    if kind == "alt":
+        return f"(?:{a}|{draw(regexes(depth=depth - 1))})"
+    if kind == "star":
+        return f"(?:{a})*"
+    if kind == "plus":
+        return f"(?:{a})+"
+    if kind == "opt":
+        return f"(?:{a})?"
+    if kind == "rep":
+        lo = draw(st.integers(0, 3))
+        return f"(?:{a}){{{lo},{lo + draw(st.integers(0, 2))}}}"
+    return f"({a})"
+
+
+SAMPLE_CHARS = "abcAB é€😀1٣ _\n\t.\u4e01xÉ"
+
+
+@settings(max_examples=300, deadline=None)
+@given(rx=regexes(), texts=st.lists(st.text(SAMPLE_CHARS, min_size=1, max_size=6), min_size=1, max_size=20))
+def test_lexer_agrees_with_re_fullmatch(rx, texts):
+    lexer = Lexer([rx])
+    for text in texts:
+        assert lex_fullmatch(lexer, text) == bool(re.fullmatch(rx, text)), (rx, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rx=regexes(), data=st.data())
+def test_generated_members_are_accepted(rx, data):
+    # strings the regex itself produces (sampled by hypothesis) must be accepted
+    lexer = Lexer([rx])
+    for _ in range(10):
+        text = data.draw(st.from_regex(re.compile(rx), fullmatch=True))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            continue  # lone surrogates are not UTF-8 text
+        if text:
+            assert lex_fullmatch(lexer, text), (rx, text)
+
+
+@pytest.mark.parametrize("lo,hi", [(0, 0x7F), (0x80, 0x7FF), (0x7F0, 0x820), (0xD700, 0xE100), (0xFFF0, 0x10010),
+                                   (0, 0x10FFFF), (0x10FFFE, 0x10FFFF)], ids=str)
+def test_utf8_sequences_cover_exactly(lo, hi):
+    seqs = cs.utf8_sequences(lo, hi)
+    def matches(data: bytes) -> bool:
+        return any(len(s) == len(data) and all(a <= x <= b for x, (a, b) in zip(data, s)) for s in seqs)
+    for cp in list(range(lo, min(hi, lo + 3000) + 1)) + list(range(max(lo, hi - 3000), hi + 1)):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        assert matches(chr(cp).encode("utf-8")), hex(cp)
+    # nothing outside: neighbours and surrogates are rejected
+    for cp in (lo - 1, hi + 1, 0xD800, 0xDFFF):
+        if 0 <= cp <= 0x10FFFF and not lo <= cp <= hi:
+            data = chr(cp).encode("utf-8", "surrogatepass")
+            assert not matches(data), hex(cp)
+
+
+def test_multibyte_split_tokens():
+    # a token may end in the middle of a UTF-8 character: the DFA is byte-level
+    lexer = Lexer(["é+"])
+    s = lexer.start_state(1)
+    s = lexer.step(s, 0xC3)
+    assert s != DEAD and not lexer.accepting[s]
+    s = lexer.step(s, 0xA9)
+    assert lexer.accepting[s]
+    assert lexer.step(s, 0xC3) != DEAD and lexer.step(lexer.step(s, 0xC3), 0xA8) == DEAD
+
+
+@pytest.mark.parametrize("rx,feature", [("a(?=b)", "lookaround"), ("a(?!b)", "lookaround"), ("(?<=a)b", "lookaround"),
+                                        (r"(a)\1", "backreference"), (r"a\b", "anchor"), ("a^b", "anchor"),
+                                        ("a*+", "possessive quantifier"), ("(?>a)", "atomic group"),
+                                        ("(a)?(?(1)b|c)", "backreference")],
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_unsupported_features(rx, feature):
+    with pytest.raises(UnsupportedFeatureError) as e:
+        check_regex(rx, "T")
+    assert e.value.feature == feature
+
+
+@pytest.mark.parametrize("rx", ["[", "a{2,1}", "(", "*a", "a)"], ids=str)
+def test_malformed_regex(rx):
+    with pytest.raises(GrammarError, match="invalid regex"):
+        check_regex(rx, "T")
+
+
+def test_edge_anchors_are_noops():
+    lexer = Lexer([r"^ab$"])
+    assert lex_fullmatch(lexer, "ab") and not lex_fullmatch(lexer, "abab")
+
+
+def test_catastrophic_backtracking_shape_is_linear():
+    # (a+)+b would take exponential time in a backtracking engine; the DFA answers at once
+    lexer = Lexer([r"(a+)+b"])
+    assert not lex_fullmatch(lexer, "a" * 5000 + "c")
+    assert lex_fullmatch(lexer, "a" * 5000 + "b")
+
+
+def test_repetition_bound():
+    with pytest.raises(LimitExceededError):
+        check_regex("a{1000000}", "T")
+
+
+def test_dfa_state_bound():
+    # (a|b)*a(a|b){14}: the DFA needs 2^15 states; with a small cap the lexer stops with a clear error
+    lexer = Lexer([r"[ab]*a[ab]{14}"], max_states=500)
+    with pytest.raises(LimitExceededError, match="lexer states"):
+        s = lexer.start_state(1)
+        import random
+
+        rnd = random.Random(0)
+        for _ in range(5000):
+            s = lexer.step(s, rnd.choice(b"ab"))
