@@ -96,7 +96,15 @@ def _trie_for(vocab: Vocabulary) -> TokenTrie:
 
 
 def compile(grammar: Grammar, vocab: Vocabulary, **limits) -> CompiledGrammar:  # noqa: A001 - public name
-    """Bind ``grammar`` to ``vocab``; cached by content (grammar and vocabulary fingerprints)."""
+    """Bind ``grammar`` to ``vocab``; cached by content (grammar and vocabulary fingerprints).
+
+    Raises: TypeError for arguments of the wrong kind; GrammarError / UnsupportedFeatureError /
+    LimitExceededError for grammars the engine cannot run.
+    """
+    if not isinstance(grammar, Grammar):
+        raise TypeError(f"expected a tokensieve.Grammar (e.g. Grammar.from_lark(text)), got {type(grammar).__name__}")
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"expected a tokensieve.Vocabulary, got {type(vocab).__name__}")
     key = (grammar.fingerprint(), vocab.fingerprint, tuple(sorted(limits.items())))
     cg = _COMPILED.get(key)
     if cg is None:
