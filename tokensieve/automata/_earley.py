@@ -51,6 +51,72 @@ class EarleyTables:
         self.nullable = nullable
         self.initial_dr = self.rule_start[len(rules) - 1]
 
+    # ---- shortest completions (token budgets) ----
+    def set_terminal_lengths(self, term_len: list[int]) -> None:
+        """Give the fewest bytes of each terminal; derives the same for nonterminals and rule suffixes."""
+        inf = 1 << 30
+        self.term_len = term_len
+        g = self.grammar
+        rules = [(r.lhs, r.body) for r in g.rules] + [(self.aug, (g.start,))]
+        nt_len = [inf] * (len(g.nonterminals) + 1)
+        changed = True
+        while changed:  # Bellman-Ford style fixpoint; costs only decrease
+            changed = False
+            for lhs, body in rules:
+                c = 0
+                for s in body:
+                    c += term_len[-1 - s] if s < 0 else nt_len[s]
+                if c < nt_len[lhs]:
+                    nt_len[lhs] = min(c, inf)
+                    changed = True
+        self.nt_len = nt_len
+        # after[dr]: fewest bytes of the body after the symbol at the dot
+        after = [0] * len(self.next_sym)
+        for r, (lhs, body) in enumerate(rules):
+            base, acc = self.rule_start[r], 0
+            for dot in range(len(body), -1, -1):
+                after[base + dot] = acc
+                if dot > 0:
+                    s = body[dot - 1]
+                    acc = min(inf, acc + (term_len[-1 - s] if s < 0 else nt_len[s]))
+        self.after = after
+
+    def completion_costs(self, rows: list["Row"]) -> None:
+        """Fill ``row.wait_cost`` (fewest bytes to finish the document after each awaited symbol) bottom-up."""
+        inf = 1 << 30
+        k0 = len(rows)
+        while k0 > 0 and rows[k0 - 1].wait_cost is None:
+            k0 -= 1
+        lhs_of, after, aug = self.lhs, self.after, self.aug
+        for k in range(k0, len(rows)):
+            row = rows[k]
+            w: dict[int, int] = {}
+            changed = True
+            while changed:
+                changed = False
+                for sym, items in row.waiting.items():
+                    best = w.get(sym, inf)
+                    for dr, org in items:
+                        lhs = lhs_of[dr]
+                        if lhs == aug:
+                            g = 0
+                        elif org == k:
+                            g = w.get(lhs, inf)
+                        else:
+                            g = rows[org].wait_cost.get(lhs, inf)
+                        c = after[dr] + g
+                        if c < best:
+                            best = c
+                    if best < w.get(sym, inf):
+                        w[sym] = best
+                        changed = True
+            row.wait_cost = w
+            cost = 0 if row.accepting else inf
+            for sym, c in w.items():
+                if sym < 0:
+                    cost = min(cost, self.term_len[-1 - sym] + c)
+            row.cost = cost
+
     def initial_row(self) -> "Row":
         return self._close([(self.initial_dr, 0)], 0, [])
 
@@ -117,7 +183,8 @@ class EarleyTables:
 class Row:
     """One Earley chart row: items grouped by the symbol they wait for."""
 
-    __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state", "serial")
+    __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state", "serial",
+                 "wait_cost", "cost", "cost_table")
     _serials = itertools.count()
 
     def __init__(self, waiting, allowed: int, accepting: bool, n_items: int):
@@ -128,3 +195,6 @@ class Row:
         self.n_items = n_items
         self.scan_cache: dict[int, Row | None] = {}
         self.start_state = -1  # lexer start state for this row, filled by the engine
+        self.wait_cost: dict[int, int] | None = None  # see EarleyTables.completion_costs
+        self.cost = -1
+        self.cost_table = None  # lexer state -> fewest bytes to finish, filled on demand by the engine

@@ -42,6 +42,7 @@ class Lexer:
         self.trans[:256] = DEAD
         self.accept_flag = np.zeros(self._cap, dtype=np.uint8)
         self._start_cache: dict[int, int] = {}
+        self._start_states: set[int] = set()
         self._final_owner = {f: i for i, f in enumerate(self.nfa.finals)}
         self.live_terminals = self._live_terminals()
 
@@ -129,6 +130,7 @@ class Lexer:
             # the marker keeps start states distinct from equal mid-lexeme sets (which may accept)
             sid = self._intern(frozenset(members), marker=terminal_mask) if members else DEAD
             self._start_cache[terminal_mask] = sid
+            self._start_states.add(sid)
         return sid
 
     def expand(self, state: int) -> None:
@@ -169,3 +171,68 @@ class Lexer:
     @property
     def n_states(self) -> int:
         return len(self.sets)
+
+    # ---- shortest completions (for token budgets) ----
+    def _distances(self) -> list[int]:
+        """Fewest bytes from each NFA state to its terminal's final state (0-1 BFS on the reverse graph)."""
+        d = getattr(self, "_dist", None)
+        if d is not None:
+            return d
+        from collections import deque
+
+        n = len(self.nfa.edges)
+        inf = 1 << 30
+        rev_eps: list[list[int]] = [[] for _ in range(n)]
+        rev_byte: list[list[int]] = [[] for _ in range(n)]
+        for x in range(n):
+            for y in self.nfa.eps[x]:
+                rev_eps[y].append(x)
+            for _lo, _hi, y in self.nfa.edges[x]:
+                rev_byte[y].append(x)
+        d = [inf] * n
+        dq = deque()
+        for f in self.nfa.finals:
+            d[f] = 0
+            dq.append(f)
+        while dq:
+            y = dq.popleft()
+            for x in rev_eps[y]:
+                if d[y] < d[x]:
+                    d[x] = d[y]
+                    dq.appendleft(x)
+            for x in rev_byte[y]:
+                if d[y] + 1 < d[x]:
+                    d[x] = d[y] + 1
+                    dq.append(x)
+        self._dist = d
+        return d
+
+    def terminal_distances(self, state: int) -> dict[int, int]:
+        """For each terminal alive in ``state``: the fewest bytes that complete a lexeme of it."""
+        cache = self.__dict__.setdefault("_tdist", {})
+        out = cache.get(state)
+        if out is None:
+            d, owner = self._distances(), self.nfa.owner
+            out = {}
+            for x in self.sets[state]:
+                t = owner[x]
+                if d[x] < out.get(t, 1 << 30):
+                    out[t] = d[x]
+            if state in self._start_states:  # a lexeme never ends empty: at least one byte
+                for t, v in list(out.items()):
+                    out[t] = max(v, self.min_length(t))
+            cache[state] = out
+        return out
+
+    def min_length(self, terminal: int) -> int:
+        """Bytes in the shortest non-empty word of ``terminal`` (1 << 30 if none)."""
+        ml = self.__dict__.setdefault("_minlen", {})
+        v = ml.get(terminal)
+        if v is None:
+            d = self._distances()
+            v = 1 << 30
+            for x in self._closure(self.nfa.starts[terminal]):
+                for _lo, _hi, y in self.nfa.edges[x]:
+                    v = min(v, 1 + d[y])
+            ml[terminal] = v
+        return v

@@ -13,14 +13,22 @@ from libc.stdlib cimport free, malloc
 
 def walk_trie(const int32_t[::1] t_byte, const int32_t[::1] t_depth, const int32_t[::1] t_next,
               const int32_t[::1] t_tok_start, const int32_t[::1] t_tok_ids, lexer, ctx, int start_state,
-              uint32_t[::1] out):
-    """Set in ``out`` the bit of every token whose bytes keep the state alive; returns nodes visited."""
+              uint32_t[::1] out, int limit=-1):
+    """Set in ``out`` the bit of every token whose bytes keep the state alive (see the twin for ``limit``).
+
+    Returns ``(nodes visited, max cost of a set token, min cost of an alive token)``.
+    """
     cdef Py_ssize_t n = t_byte.shape[0]
     cdef Py_ssize_t i = 0, k
     cdef int d, s, b, nxt, r, tid, maxd = 0
     cdef long visited = 0
     cdef int32_t[::1] trans = lexer.trans
     cdef const uint8_t[::1] accept = lexer.accept_flag
+    cdef bint budget = limit >= 0
+    cdef int32_t[::1] costs
+    cdef int c, max_cost = -1, min_cost = -1
+    if budget:
+        costs = ctx.cost_table()
     for k in range(n):
         if t_depth[k] > maxd:
             maxd = t_depth[k]
@@ -38,6 +46,8 @@ def walk_trie(const int32_t[::1] t_byte, const int32_t[::1] t_depth, const int32
             while npushed > 0 and pushed[npushed - 1] >= d:
                 npushed -= 1
                 ctx.pop()
+                if budget:
+                    costs = ctx.cost_table()
             s = states[d]
             b = t_byte[i]
             visited += 1
@@ -61,7 +71,21 @@ def walk_trie(const int32_t[::1] t_byte, const int32_t[::1] t_depth, const int32
                 if r & 1:
                     pushed[npushed] = d
                     npushed += 1
+                    if budget:
+                        costs = ctx.cost_table()
             states[d + 1] = nxt
+            if budget and t_tok_start[i] < t_tok_start[i + 1]:
+                c = costs[nxt] if nxt < costs.shape[0] else -1
+                if c < 0:
+                    c = ctx.cost(nxt)
+                    costs = ctx.cost_table()
+                if min_cost < 0 or c < min_cost:
+                    min_cost = c
+                if c > limit:
+                    i += 1
+                    continue
+                if c > max_cost:
+                    max_cost = c
             for k in range(t_tok_start[i], t_tok_start[i + 1]):
                 tid = t_tok_ids[k]
                 out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
@@ -72,7 +96,7 @@ def walk_trie(const int32_t[::1] t_byte, const int32_t[::1] t_depth, const int32
     finally:
         free(states)
         free(pushed)
-    return visited
+    return visited, max_cost, min_cost
 
 
 def or_words(uint32_t[::1] dst, const uint32_t[::1] src):

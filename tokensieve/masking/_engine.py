@@ -17,6 +17,7 @@ from ._vocabulary import Vocabulary
 __all__ = ["CompiledGrammar", "Matcher", "compile", "allocate_token_bitmask"]
 
 _SCAN_CACHE_LIMIT = 4096  # successor rows cached per row; beyond it the cache is dropped (bounded memory)
+_INF = (1 << 31) - 1
 _MASK_CACHE_BYTES = 32 << 20  # masks kept per compiled grammar, keyed by (top row, lexer state)
 
 
@@ -74,6 +75,14 @@ class CompiledGrammar:
         if row.start_state < 0:
             live = row.allowed | (self.ignore_mask if (row.allowed or row.accepting) else 0)
             row.start_state = self.lexer.start_state(live) if live else DEAD
+
+    def _budget_ready(self) -> None:
+        """Shortest-completion tables, built on first use of a token budget."""
+        if getattr(self.parser, "after", None) is None:
+            self.parser.set_terminal_lengths([self.lexer.min_length(t) for t in range(self.lexer.n_terminals)])
+            # byte costs bound token counts only if every single byte is a token
+            have = {b[0] for b in self.vocab.token_bytes if b is not None and len(b) == 1}
+            self.budget_exact_bound = len(have) == 256
 
     def __repr__(self) -> str:
         g = self.grammar
@@ -156,6 +165,35 @@ class _Stepper:
     def pop(self) -> None:
         self.rows.pop()
 
+    # called by the budget-aware walk: fewest bytes that finish the document from a lexer state
+    def cost_table(self) -> np.ndarray:
+        row = self.rows[-1]
+        t = row.cost_table
+        if t is None or t.shape[0] < self.cg.lexer.n_states:
+            new = np.full(max(64, 2 * self.cg.lexer.n_states), -1, dtype=np.int32)
+            if t is not None:
+                new[: t.shape[0]] = t
+            row.cost_table = t = new
+        return t
+
+    def cost(self, state: int) -> int:
+        cg = self.cg
+        row = self.rows[-1]
+        if row.wait_cost is None:
+            cg.parser.completion_costs(self.rows)
+        if state == row.start_state:
+            c = row.cost
+        else:
+            c = _INF
+            for t, d in cg.lexer.terminal_distances(state).items():
+                if row.allowed >> t & 1:
+                    c = min(c, d + row.wait_cost.get(-1 - t, _INF))
+                elif cg.ignore_mask >> t & 1:
+                    c = min(c, d + row.cost)
+        c = min(c, _INF)
+        self.cost_table()[state] = c
+        return c
+
     def step(self, state: int, byte: int) -> int:
         """Advance one byte for real (rows are pushed); DEAD if rejected (rows untouched)."""
         s2 = self.cg.lexer.step(state, byte)
@@ -189,14 +227,23 @@ class _Stepper:
 class Matcher:
     """The state of one constrained sequence: masks, token acceptance, rollback and forking.
 
-    Parameters: ``compiled`` from :func:`compile`; ``max_rollback`` bounds the token history kept.
+    Parameters: ``compiled`` from :func:`compile`; ``max_rollback`` bounds the token history kept;
+    ``max_tokens`` is a token budget: when set, masks also forbid every token after which the document could
+    not be finished within the tokens left (measured as the fewest bytes to finish, an upper bound on tokens
+    when every single byte is a token, as in byte-level vocabularies). If no token can finish in time, the
+    tokens that bring the end closest stay allowed, so generation never dead-ends.
     """
 
-    def __init__(self, compiled: CompiledGrammar, *, max_rollback: int = 1 << 30):
+    def __init__(self, compiled: CompiledGrammar, *, max_rollback: int = 1 << 30, max_tokens: int | None = None):
         if not isinstance(compiled, CompiledGrammar):
             raise TypeError(f"expected a CompiledGrammar (tokensieve.compile(...)), got {type(compiled).__name__}")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise ValueError(f"max_tokens must be a positive int or None, got {max_tokens!r}")
         self.compiled = compiled
         self.max_rollback = max_rollback
+        self.max_tokens = max_tokens
+        if max_tokens is not None:
+            compiled._budget_ready()
         self.reset()
 
     # ---- state ----
@@ -204,15 +251,16 @@ class Matcher:
         cg = self.compiled
         self._rows = [cg.initial_row]
         self._state = cg.initial_row.start_state
-        self._history: list[tuple[int, int, bool]] = []  # (rows height, lexer state, terminated) per token
+        self._history: list[tuple[int, int, bool, int]] = []  # rows height, lexer state, terminated, count
         self._terminated = False
+        self._n_tokens = 0
 
     def fork(self) -> "Matcher":
         """An independent copy sharing the compiled grammar and the immutable parse rows."""
         m = Matcher.__new__(Matcher)
-        m.compiled, m.max_rollback = self.compiled, self.max_rollback
+        m.compiled, m.max_rollback, m.max_tokens = self.compiled, self.max_rollback, self.max_tokens
         m._rows, m._state = list(self._rows), self._state
-        m._history, m._terminated = list(self._history), self._terminated
+        m._history, m._terminated, m._n_tokens = list(self._history), self._terminated, self._n_tokens
         return m
 
     def rollback(self, n: int = 1) -> None:
@@ -221,13 +269,14 @@ class Matcher:
             raise ValueError(f"cannot roll back {n} tokens; {len(self._history)} in history")
         if n == 0:
             return
-        height, state, term = self._history[-n]
+        height, state, term, count = self._history[-n]
         del self._history[-n:]
         del self._rows[height:]
-        self._state, self._terminated = state, term
+        self._state, self._terminated, self._n_tokens = state, term, count
 
     def _push_history(self) -> None:
-        self._history.append((len(self._rows), self._state, self._terminated))
+        self._history.append((len(self._rows), self._state, self._terminated, self._n_tokens))
+        self._n_tokens += 1
         if len(self._history) > self.max_rollback:
             del self._history[0]
 
@@ -315,31 +364,48 @@ class Matcher:
             return
         self._fill(out)
 
+    def tokens_left(self) -> int | None:
+        """Tokens left in the budget (None without one)."""
+        return None if self.max_tokens is None else self.max_tokens - self._n_tokens
+
     def _fill(self, out: np.ndarray) -> None:
         cg = self.compiled
+        budget = self.max_tokens is not None
         with cg.lock:
-            key = (self._rows[-1].serial, self._state)
+            key = (self._rows[-1].serial, self._state, budget)
             cached = cg.mask_cache.get(key)
             if cached is not None:
                 cg.mask_cache.move_to_end(key)
-                out[:] = cached
+                mask, worst = cached
+                out[:] = mask
             else:
-                self._walk(out)
-                cg.mask_cache[key] = out.copy()
+                # with a budget, also learn the largest finishing cost among allowed tokens
+                worst = self._walk(out, limit=_INF if budget else -1)[1]
+                cg.mask_cache[key] = (out.copy(), worst)
                 if len(cg.mask_cache) > cg.mask_cache_limit:
                     cg.mask_cache.popitem(last=False)
+            if budget:
+                left = self.max_tokens - self._n_tokens
+                if left <= 0:
+                    out[:] = 0
+                elif worst > left - 1:  # some allowed token could not finish in time: filter exactly
+                    out[:] = 0
+                    _, kept, best = self._walk(out, limit=left - 1)
+                    if kept < 0 and best >= 0:  # nothing finishes in time: keep what gets closest
+                        self._walk(out, limit=best)
             accepting = self.is_accepting()
         if accepting:
             for e in cg.eos_ids:
                 out[e >> 5] |= np.uint32(1 << (int(e) & 31))
 
-    def _walk(self, out: np.ndarray) -> None:
+    def _walk(self, out: np.ndarray, limit: int = -1) -> tuple[int, int, int]:
         """The full trie walk (no cache): the reference the caches must agree with."""
         cg = self.compiled
-        if self._state != DEAD:
-            t = cg.trie
-            _select.kernels.walk_trie(t.byte, t.depth, t.next, t.tok_start, t.tok_ids, cg.lexer,
-                                      _Stepper(cg, list(self._rows)), self._state, out)
+        if self._state == DEAD:
+            return 0, -1, -1
+        t = cg.trie
+        return _select.kernels.walk_trie(t.byte, t.depth, t.next, t.tok_start, t.tok_ids, cg.lexer,
+                                         _Stepper(cg, list(self._rows)), self._state, out, limit)
 
     def allowed_token_ids(self) -> list[int]:
         """The allowed token ids, for tests and debugging (masks are the fast path)."""
