@@ -74,11 +74,10 @@ class EarleyTables:
         after = [0] * len(self.next_sym)
         for r, (lhs, body) in enumerate(rules):
             base, acc = self.rule_start[r], 0
-            for dot in range(len(body), -1, -1):
+            for dot in range(len(body) - 1, -1, -1):
                 after[base + dot] = acc
-                if dot > 0:
-                    s = body[dot - 1]
-                    acc = min(inf, acc + (term_len[-1 - s] if s < 0 else nt_len[s]))
+                s = body[dot]
+                acc = min(inf, acc + (term_len[-1 - s] if s < 0 else nt_len[s]))
         self.after = after
 
     def completion_costs(self, rows: list["Row"]) -> None:
