@@ -14,6 +14,7 @@ from ._errors import (
     UnsupportedFeatureError,
     VocabularyError,
 )
+from ._generate import generate
 from .grammar import Grammar
 
 __version__ = "0.1.0"
@@ -45,7 +46,6 @@ _LAZY = {
     "allocate_token_bitmask": ("tokensieve.masking", "allocate_token_bitmask"),
     "apply_token_bitmask_inplace": ("tokensieve.masking", "apply_token_bitmask_inplace"),
     "validate": ("tokensieve.schema", "validate"),
-    "generate": ("tokensieve.generate", "generate"),
 }
 
 

@@ -161,6 +161,12 @@ class Lexer:
         # _intern may have grown the table: index the current one
         self.trans[state * 256: state * 256 + 256] = row
 
+    def is_dead_end(self, state: int) -> bool:
+        """True if no byte can extend ``state`` (a lexeme here can only end)."""
+        if self.trans[state * 256] == UNKNOWN:
+            self.expand(state)
+        return not self.trans[state * 256: state * 256 + 256].any()
+
     def step(self, state: int, byte: int) -> int:
         nxt = self.trans[state * 256 + byte]
         if nxt == UNKNOWN:

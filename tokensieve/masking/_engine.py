@@ -26,6 +26,15 @@ def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:
     return np.zeros((batch, (vocab_size + 31) // 32), dtype=np.int32)
 
 
+class _CIEntry:
+    """Per lexer state: tokens inside the current lexeme, and lexeme-end trie nodes grouped by ending state."""
+
+    __slots__ = ("mask", "groups", "ends")
+
+    def __init__(self, mask, groups, ends):
+        self.mask, self.groups, self.ends = mask, groups, ends
+
+
 class CompiledGrammar:
     """A grammar bound to a vocabulary: lexer, parser tables and token trie, shared by its matchers.
 
@@ -70,11 +79,30 @@ class CompiledGrammar:
         # tokens usually hit it.
         self.mask_cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self.mask_cache_limit = max(16, _MASK_CACHE_BYTES // (4 * self.n_words))
+        self.ci_cache: OrderedDict[int, _CIEntry] = OrderedDict()
 
     def _set_start(self, row) -> None:
         if row.start_state < 0:
             live = row.allowed | (self.ignore_mask if (row.allowed or row.accepting) else 0)
             row.start_state = self.lexer.start_state(live) if live else DEAD
+
+    def ci_entry(self, state: int) -> "_CIEntry":
+        """The context-independent part of the mask in lexer ``state`` (cached, bounded)."""
+        e = self.ci_cache.get(state)
+        if e is not None:
+            self.ci_cache.move_to_end(state)
+            return e
+        mask = np.zeros(self.n_words, dtype=np.uint32)
+        nodes, bstates, ends = _select.kernels.collect_ci(self.trie, self.lexer, state, mask)
+        # the parse step at a lexeme end depends only on the state it ends in, not on the next byte
+        groups: dict[int, list[int]] = {}
+        for i, s in zip(nodes, bstates):
+            groups.setdefault(s, []).append(i)
+        e = _CIEntry(mask, [(s, np.asarray(v, dtype=np.int32)) for s, v in groups.items()], tuple(ends))
+        self.ci_cache[state] = e
+        if len(self.ci_cache) > self.mask_cache_limit:
+            self.ci_cache.popitem(last=False)
+        return e
 
     def _budget_ready(self) -> None:
         """Shortest-completion tables, built on first use of a token budget."""
@@ -133,8 +161,8 @@ class _Stepper:
         self.cg = cg
         self.rows = rows
 
-    # called by the trie walk (both implementations) at a lexeme boundary
-    def boundary(self, state: int, byte: int) -> int:
+    def end_lexeme(self, state: int) -> int:
+        """Close the lexeme in ``state``: returns ``start_state * 2 + pushed`` for the next lexeme, or -1."""
         cg = self.cg
         acc = cg.lexer.accepting[state]
         top = self.rows[-1]
@@ -150,17 +178,23 @@ class _Stepper:
                 top.scan_cache[scan] = nxt
             if nxt is None or nxt.start_state == DEAD:
                 return -1
-            s2 = cg.lexer.step(nxt.start_state, byte)
-            if s2 == DEAD:
-                return -1
             self.rows.append(nxt)
-            return s2 * 2 + 1
-        if acc & cg.ignore_mask:
-            if top.start_state == DEAD:
-                return -1
-            s2 = cg.lexer.step(top.start_state, byte)
-            return -1 if s2 == DEAD else s2 * 2
+            return nxt.start_state * 2 + 1
+        if acc & cg.ignore_mask and top.start_state != DEAD:
+            return top.start_state * 2
         return -1
+
+    # called by the trie walk (both implementations) at a lexeme boundary
+    def boundary(self, state: int, byte: int) -> int:
+        r = self.end_lexeme(state)
+        if r < 0:
+            return -1
+        s2 = self.cg.lexer.step(r >> 1, byte)
+        if s2 == DEAD:
+            if r & 1:
+                self.rows.pop()
+            return -1
+        return s2 * 2 + (r & 1)
 
     def pop(self) -> None:
         self.rows.pop()
@@ -301,6 +335,13 @@ class Matcher:
             s = st.step(s, b)
             if s == DEAD:
                 return None
+        # A lexeme that cannot grow ends now: the next mask then starts from a lexeme start, whose
+        # context-independent part is large and whose lexeme-end subtrees are few.
+        lexer = self.compiled.lexer
+        if lexer.accepting[s] and lexer.is_dead_end(s):
+            r = st.end_lexeme(s)
+            if r >= 0:
+                s = r >> 1
         return rows, s
 
     # ---- consuming ----
@@ -380,7 +421,7 @@ class Matcher:
                 out[:] = mask
             else:
                 # with a budget, also learn the largest finishing cost among allowed tokens
-                worst = self._walk(out, limit=_INF if budget else -1)[1]
+                worst = self._compute(out, budget)
                 cg.mask_cache[key] = (out.copy(), worst)
                 if len(cg.mask_cache) > cg.mask_cache_limit:
                     cg.mask_cache.popitem(last=False)
@@ -398,14 +439,39 @@ class Matcher:
             for e in cg.eos_ids:
                 out[e >> 5] |= np.uint32(1 << (int(e) & 31))
 
+    def _compute(self, out: np.ndarray, budget: bool) -> int:
+        """The mask from the per-state context-independent part plus the subtrees past a lexeme end.
+
+        Returns the largest finishing cost (bytes) among allowed tokens when ``budget``, else -1.
+        """
+        cg = self.compiled
+        if self._state == DEAD:
+            return -1
+        entry = cg.ci_entry(self._state)
+        out[:] = entry.mask
+        k = _select.kernels
+        ctx = _Stepper(cg, list(self._rows))
+        limit = _INF if budget else -1
+        worst = -1
+        if budget:
+            for s in entry.ends:
+                worst = max(worst, ctx.cost(s))
+        for s, nodes in entry.groups:
+            r = ctx.end_lexeme(s)
+            if r < 0:
+                continue
+            worst = max(worst, k.walk_points(cg.trie, cg.lexer, ctx, nodes, r >> 1, out, limit)[1])
+            if r & 1:
+                ctx.pop()
+        return worst
+
     def _walk(self, out: np.ndarray, limit: int = -1) -> tuple[int, int, int]:
         """The full trie walk (no cache): the reference the caches must agree with."""
         cg = self.compiled
         if self._state == DEAD:
             return 0, -1, -1
-        t = cg.trie
-        return _select.kernels.walk_trie(t.byte, t.depth, t.next, t.tok_start, t.tok_ids, cg.lexer,
-                                         _Stepper(cg, list(self._rows)), self._state, out, limit)
+        return _select.kernels.walk_trie(cg.trie, cg.lexer, _Stepper(cg, list(self._rows)), self._state, out,
+                                         limit)
 
     def allowed_token_ids(self) -> list[int]:
         """The allowed token ids, for tests and debugging (masks are the fast path)."""
