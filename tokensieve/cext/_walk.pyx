@@ -3,28 +3,37 @@
 the protocol of ``trie``, ``lexer`` and ``ctx`` documented there).
 
 Per trie node: one transition-table read, one branch on dead/alive, a token-bit write. Python is entered only
-to materialise a lexer state (once per state, ever), at a lexeme boundary (rows are cached per row and
-terminal set) and, under a token budget, once per (row, state) cost. Measured on this machine (SmolLM2
+to materialise a lexer state (once per state, ever), once per distinct (parse level, lexer state) at a
+lexeme end (memoised in C for the walk), and, under a token budget, once per (level, state) cost. Measured on this machine (SmolLM2
 vocabulary, ~100k trie nodes): ~7 ns per visited node, so a full walk is ~0.7 ms; ``collect_ci`` +
 ``walk_points`` make the common mask a copy plus a walk of the few subtrees past a lexeme end.
 """
 
-from libc.stdint cimport int32_t, uint8_t, uint32_t
-from libc.stdlib cimport free, malloc
+from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
+
+
+cdef struct MemoSlot:
+    uint64_t key  # 0 = empty; else ((level << 32) | state) + 1
+    int32_t r
+    int32_t level
 
 
 cdef class _Walker:
-    """Buffers and views acquired once per kernel call (a view costs ~0.5 us: never per node)."""
+    """Buffers, views and the per-walk memo of parse steps, set up once per kernel call."""
     cdef const int32_t[::1] t_byte, t_depth, t_next, tok_start, tok_ids
     cdef int32_t[::1] trans
     cdef const uint8_t[::1] accept
     cdef int32_t[::1] costs
+    cdef int cost_level
     cdef uint32_t[::1] out
     cdef object lexer, ctx
     cdef int limit, max_cost, min_cost
     cdef long visited
     cdef int *states
-    cdef int *pushed
+    cdef int *levels
+    cdef MemoSlot *memo
+    cdef Py_ssize_t memo_cap, memo_used
 
     def __cinit__(self, trie, lexer, ctx, uint32_t[::1] out, int limit):
         cdef int maxd = trie.max_depth
@@ -41,33 +50,83 @@ cdef class _Walker:
         self.limit = limit
         self.max_cost = -1
         self.min_cost = -1
+        self.cost_level = -1
         self.visited = 0
-        if limit >= 0:
-            self.costs = ctx.cost_table()
         self.states = <int *> malloc((maxd + 2) * sizeof(int))
-        self.pushed = <int *> malloc((maxd + 2) * sizeof(int))
-        if self.states == NULL or self.pushed == NULL:
+        self.levels = <int *> malloc((maxd + 2) * sizeof(int))
+        self.memo_cap = 256
+        self.memo_used = 0
+        self.memo = <MemoSlot *> calloc(self.memo_cap, sizeof(MemoSlot))
+        if self.states == NULL or self.levels == NULL or self.memo == NULL:
             raise MemoryError()
+        ctx.begin()
 
     def __dealloc__(self):
         free(self.states)
-        free(self.pushed)
+        free(self.levels)
+        free(self.memo)
 
     cdef inline void _refresh(self):
         self.trans = self.lexer.trans
         self.accept = self.lexer.accept_flag
 
-    cdef int mark(self, Py_ssize_t i, int state) except -1:
+    cdef MemoSlot *_slot(self, uint64_t key) noexcept:
+        cdef uint64_t h = key * 0x9E3779B97F4A7C15ULL
+        cdef Py_ssize_t mask = self.memo_cap - 1
+        cdef Py_ssize_t j = <Py_ssize_t> (h >> 40) & mask
+        while self.memo[j].key != 0 and self.memo[j].key != key:
+            j = (j + 1) & mask
+        return &self.memo[j]
+
+    cdef int _grow(self) except -1:
+        cdef MemoSlot *old = self.memo
+        cdef Py_ssize_t k, cap = self.memo_cap
+        cdef MemoSlot *slot
+        self.memo = <MemoSlot *> calloc(cap * 2, sizeof(MemoSlot))
+        if self.memo == NULL:
+            self.memo = old
+            raise MemoryError()
+        self.memo_cap = cap * 2
+        for k in range(cap):
+            if old[k].key != 0:
+                slot = self._slot(old[k].key)
+                slot[0] = old[k]
+        free(old)
+        return 0
+
+    cdef int end_lexeme(self, int level, int s, int *new_level) except? -2:
+        """Memoised ``ctx.end_at``: the next lexeme's start state (-1 if none), and its level."""
+        cdef uint64_t key = ((<uint64_t> level << 32) | <uint64_t> s) + 1
+        cdef MemoSlot *slot = self._slot(key)
+        if slot.key == key:
+            new_level[0] = slot.level
+            return slot.r
+        r, lvl = self.ctx.end_at(level, s)
+        self._refresh()
+        if 2 * (self.memo_used + 1) > self.memo_cap:
+            self._grow()
+            slot = self._slot(key)
+        slot.key = key
+        slot.r = r
+        slot.level = lvl
+        self.memo_used += 1
+        new_level[0] = lvl
+        return r
+
+    cdef int mark(self, Py_ssize_t i, int state, int level) except -1:
         """Set the bits of the tokens ending at node ``i`` (under the budget, if any)."""
         cdef Py_ssize_t k
         cdef int c, tid
         if self.tok_start[i] == self.tok_start[i + 1]:
             return 0
         if self.limit >= 0:
+            if level != self.cost_level:
+                self.costs = self.ctx.cost_table_at(level)
+                self.cost_level = level
             c = self.costs[state] if state < self.costs.shape[0] else -1
             if c < 0:
-                c = self.ctx.cost(state)
-                self.costs = self.ctx.cost_table()
+                c = self.ctx.cost_at(level, state)
+                self.costs = self.ctx.cost_table_at(level)
             if self.min_cost < 0 or c < self.min_cost:
                 self.min_cost = c
             if c > self.limit:
@@ -80,20 +139,16 @@ cdef class _Walker:
         return 0
 
     cdef int walk_range(self, Py_ssize_t i, Py_ssize_t i_end, int d0, int state) except -1:
-        """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state``."""
-        cdef int d, s, b, nxt, r
-        cdef int npushed = 0
+        """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state`` at level 0."""
+        cdef int d, s, b, nxt, start, level, new_level
         cdef int *states = self.states
-        cdef int *pushed = self.pushed
+        cdef int *levels = self.levels
         states[d0] = state
+        levels[d0] = 0
         while i < i_end:
             d = self.t_depth[i]
-            while npushed > 0 and pushed[npushed - 1] >= d:
-                npushed -= 1
-                self.ctx.pop()
-                if self.limit >= 0:
-                    self.costs = self.ctx.cost_table()
             s = states[d]
+            level = levels[d]
             b = self.t_byte[i]
             self.visited += 1
             nxt = self.trans[s * 256 + b]
@@ -101,27 +156,27 @@ cdef class _Walker:
                 self.lexer.expand(s)
                 self._refresh()
                 nxt = self.trans[s * 256 + b]
+            new_level = level
             if nxt == 0:
                 if not self.accept[s]:
                     i = self.t_next[i]
                     continue
-                r = self.ctx.boundary(s, b)
-                self._refresh()
-                if r < 0:
+                start = self.end_lexeme(level, s, &new_level)
+                if start < 0:
                     i = self.t_next[i]
                     continue
-                nxt = r >> 1
-                if r & 1:
-                    pushed[npushed] = d
-                    npushed += 1
-                    if self.limit >= 0:
-                        self.costs = self.ctx.cost_table()
+                nxt = self.trans[start * 256 + b]
+                if nxt < 0:
+                    self.lexer.expand(start)
+                    self._refresh()
+                    nxt = self.trans[start * 256 + b]
+                if nxt == 0:
+                    i = self.t_next[i]
+                    continue
             states[d + 1] = nxt
-            self.mark(i, nxt)
+            levels[d + 1] = new_level
+            self.mark(i, nxt, new_level)
             i += 1
-        while npushed > 0:
-            npushed -= 1
-            self.ctx.pop()
         return 0
 
 

@@ -155,7 +155,7 @@ def compile(grammar: Grammar, vocab: Vocabulary, **limits) -> CompiledGrammar:  
 class _Stepper:
     """The byte-level transition of (Earley rows, lexer state), with lexeme boundaries."""
 
-    __slots__ = ("cg", "rows")
+    __slots__ = ("cg", "rows", "_base", "_levels", "_level_of", "_cur")
 
     def __init__(self, cg: CompiledGrammar, rows: list):
         self.cg = cg
@@ -184,8 +184,8 @@ class _Stepper:
             return top.start_state * 2
         return -1
 
-    # called by the trie walk (both implementations) at a lexeme boundary
     def boundary(self, state: int, byte: int) -> int:
+        """End the lexeme in ``state`` and feed ``byte``: ``new_state * 2 + pushed`` (rows pushed), or -1."""
         r = self.end_lexeme(state)
         if r < 0:
             return -1
@@ -196,10 +196,42 @@ class _Stepper:
             return -1
         return s2 * 2 + (r & 1)
 
-    def pop(self) -> None:
-        self.rows.pop()
+    # ---- the level protocol of the trie walks (see masking/_walk_py.py) ----
+    def begin(self) -> None:
+        self._base = len(self.rows)
+        self._levels = [(0, None)]  # level -> (parent level, row pushed)
+        self._level_of = {}  # (parent level, row serial) -> level
+        self._cur = 0
 
-    # called by the budget-aware walk: fewest bytes that finish the document from a lexer state
+    def _sync(self, level: int) -> None:
+        """Make ``rows`` the stack of ``level``: the base plus the rows pushed on the way to it."""
+        if level == self._cur:
+            return
+        del self.rows[self._base:]
+        chain, lv = [], level
+        while lv:
+            lv, row = self._levels[lv]
+            chain.append(row)
+        self.rows.extend(reversed(chain))
+        self._cur = level
+
+    def end_at(self, level: int, state: int) -> tuple[int, int]:
+        """Close the lexeme in ``state`` on ``level``'s stack: (next lexeme's start state, its level), or -1."""
+        self._sync(level)
+        r = self.end_lexeme(state)
+        if r < 0:
+            return -1, level
+        if not r & 1:
+            return r >> 1, level
+        row = self.rows.pop()
+        key = (level, row.serial)
+        new = self._level_of.get(key)
+        if new is None:
+            new = self._level_of[key] = len(self._levels)
+            self._levels.append((level, row))
+        return r >> 1, new
+
+    # fewest bytes that finish the document from a lexer state, under the current top row
     def cost_table(self) -> np.ndarray:
         row = self.rows[-1]
         t = row.cost_table
@@ -227,6 +259,14 @@ class _Stepper:
         c = min(c, _INF)
         self.cost_table()[state] = c
         return c
+
+    def cost_table_at(self, level: int) -> np.ndarray:
+        self._sync(level)
+        return self.cost_table()
+
+    def cost_at(self, level: int, state: int) -> int:
+        self._sync(level)
+        return self.cost(state)
 
     def step(self, state: int, byte: int) -> int:
         """Advance one byte for real (rows are pushed); DEAD if rejected (rows untouched)."""
@@ -456,13 +496,12 @@ class Matcher:
         if budget:
             for s in entry.ends:
                 worst = max(worst, ctx.cost(s))
+        height = len(ctx.rows)
         for s, nodes in entry.groups:
             r = ctx.end_lexeme(s)
-            if r < 0:
-                continue
-            worst = max(worst, k.walk_points(cg.trie, cg.lexer, ctx, nodes, r >> 1, out, limit)[1])
-            if r & 1:
-                ctx.pop()
+            if r >= 0:
+                worst = max(worst, k.walk_points(cg.trie, cg.lexer, ctx, nodes, r >> 1, out, limit)[1])
+            del ctx.rows[height:]
         return worst
 
     def _walk(self, out: np.ndarray, limit: int = -1) -> tuple[int, int, int]:

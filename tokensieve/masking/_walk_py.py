@@ -4,11 +4,14 @@ It is the oracle for the Cython kernel in tests and the fallback when the extens
 
 Shared protocol. ``trie`` has flat DFS arrays ``byte``, ``depth``, ``next``, ``tok_start``, ``tok_ids`` and
 ``max_depth`` (see ``tokensieve.automata.TokenTrie``). ``lexer`` has ``trans`` (int32, ``state*256+byte`` ->
-state; -1 unknown, 0 dead), ``accept_flag`` and ``expand(state)``. ``ctx.boundary(state, byte)`` ends the lexeme
-in ``state``, pushes a parse row if a terminal was scanned and returns ``new_state * 2 + pushed`` (-1 if the
-byte cannot start a lexeme there); ``ctx.pop()`` undoes one push. With ``limit >= 0`` a token is set only if the
-document can then be finished in at most ``limit`` bytes: ``ctx.cost_table()`` maps lexer states to that cost
-under the current parse stack (-1 unknown) and ``ctx.cost(state)`` fills an entry. Walks return
+state; -1 unknown, 0 dead), ``accept_flag`` and ``expand(state)``. The parse stack is seen through *levels*:
+level 0 is the stack the walk starts on; ``ctx.begin()`` starts a walk; ``ctx.end_at(level, state)`` closes the
+lexeme in ``state`` on top of ``level``'s stack and returns ``(start state of the next lexeme, its level)`` or
+``(-1, level)``; the byte that ended the lexeme is then stepped from that start state (start states never
+accept, so a dead step is a dead node). Results are memoised per walk on ``(level, state)``, so each distinct
+parse step costs one call. With ``limit >= 0`` a token is set only if
+the document can then be finished in at most ``limit`` bytes: ``ctx.cost_table_at(level)`` maps lexer states
+to that cost (-1 unknown) and ``ctx.cost_at(level, state)`` fills an entry. Walks return
 ``(nodes visited, max cost of a set token, min cost of an alive token)``, costs -1 when not computed.
 """
 
@@ -17,93 +20,95 @@ from __future__ import annotations
 __all__ = ["walk_trie", "walk_points", "collect_ci", "or_words"]
 
 
-def _walk_range(trie, lexer, ctx, i, i_end, d0, state, out, limit, acc) -> int:
-    """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state``."""
-    t_byte, t_depth, t_next = trie.byte, trie.depth, trie.next
-    t_tok_start, t_tok_ids = trie.tok_start, trie.tok_ids
-    states = [0] * (trie.max_depth + 2)
-    states[d0] = state
-    pushed: list[int] = []
-    trans, accept_flag = lexer.trans, lexer.accept_flag
-    costs = ctx.cost_table() if limit >= 0 else None
-    visited = 0
-    while i < i_end:
-        d = t_depth[i]
-        while pushed and pushed[-1] >= d:
-            pushed.pop()
-            ctx.pop()
-            if costs is not None:
-                costs = ctx.cost_table()
-        s = states[d]
-        b = t_byte[i]
-        visited += 1
-        nxt = trans[s * 256 + b]
-        if nxt < 0:
-            lexer.expand(s)
-            trans, accept_flag = lexer.trans, lexer.accept_flag
+class _Walk:
+    def __init__(self, trie, lexer, ctx, out, limit):
+        self.trie, self.lexer, self.ctx, self.out, self.limit = trie, lexer, ctx, out, limit
+        self.memo: dict[tuple[int, int], tuple[int, int]] = {}
+        self.max_cost = self.min_cost = -1
+        self.visited = 0
+        self.cost_level, self.costs = -1, None
+        ctx.begin()
+
+    def mark(self, i: int, state: int, level: int) -> None:
+        trie = self.trie
+        lo, hi = trie.tok_start[i], trie.tok_start[i + 1]
+        if lo == hi:
+            return
+        if self.limit >= 0:
+            if level != self.cost_level:
+                self.costs, self.cost_level = self.ctx.cost_table_at(level), level
+            c = self.costs[state] if state < len(self.costs) else -1
+            if c < 0:
+                c = self.ctx.cost_at(level, state)
+                self.costs = self.ctx.cost_table_at(level)
+            if self.min_cost < 0 or c < self.min_cost:
+                self.min_cost = c
+            if c > self.limit:
+                return
+            if c > self.max_cost:
+                self.max_cost = c
+        ids, out = trie.tok_ids, self.out
+        for k in range(lo, hi):
+            tid = ids[k]
+            out[tid >> 5] |= 1 << (tid & 31)
+
+    def walk_range(self, i: int, i_end: int, d0: int, state: int) -> None:
+        """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state`` at level 0."""
+        trie, lexer, ctx, memo = self.trie, self.lexer, self.ctx, self.memo
+        t_byte, t_depth, t_next = trie.byte, trie.depth, trie.next
+        states = [0] * (trie.max_depth + 2)
+        levels = [0] * (trie.max_depth + 2)
+        states[d0] = state
+        trans, accept_flag = lexer.trans, lexer.accept_flag
+        while i < i_end:
+            d = t_depth[i]
+            s, level, b = states[d], levels[d], t_byte[i]
+            self.visited += 1
             nxt = trans[s * 256 + b]
-        if nxt == 0:
-            if not accept_flag[s]:
-                i = t_next[i]
-                continue
-            r = ctx.boundary(s, b)
-            trans, accept_flag = lexer.trans, lexer.accept_flag
-            if r < 0:
-                i = t_next[i]
-                continue
-            nxt = r >> 1
-            if r & 1:
-                pushed.append(d)
-                if costs is not None:
-                    costs = ctx.cost_table()
-        states[d + 1] = nxt
-        if _mark(trie, ctx, i, nxt, out, limit, acc, costs):
-            costs = ctx.cost_table()
-        i += 1
-    while pushed:
-        pushed.pop()
-        ctx.pop()
-    return visited
-
-
-def _mark(trie, ctx, i, state, out, limit, acc, costs) -> bool:
-    """Set the bits of the tokens ending at node ``i``; returns True if the cost table may have moved."""
-    lo, hi = trie.tok_start[i], trie.tok_start[i + 1]
-    if lo == hi:
-        return False
-    moved = False
-    if costs is not None:
-        c = costs[state] if state < len(costs) else -1
-        if c < 0:
-            c = ctx.cost(state)
-            moved = True
-        if acc[1] < 0 or c < acc[1]:
-            acc[1] = c
-        if c > limit:
-            return moved
-        if c > acc[0]:
-            acc[0] = c
-    ids = trie.tok_ids
-    for k in range(lo, hi):
-        tid = ids[k]
-        out[tid >> 5] |= 1 << (tid & 31)
-    return moved
+            if nxt < 0:
+                lexer.expand(s)
+                trans, accept_flag = lexer.trans, lexer.accept_flag
+                nxt = trans[s * 256 + b]
+            new_level = level
+            if nxt == 0:
+                if not accept_flag[s]:
+                    i = t_next[i]
+                    continue
+                key = (level, s)
+                res = memo.get(key)
+                if res is None:
+                    res = memo[key] = ctx.end_at(level, s)
+                    trans, accept_flag = lexer.trans, lexer.accept_flag
+                start, new_level = res
+                if start < 0:
+                    i = t_next[i]
+                    continue
+                nxt = trans[start * 256 + b]
+                if nxt < 0:
+                    lexer.expand(start)
+                    trans, accept_flag = lexer.trans, lexer.accept_flag
+                    nxt = trans[start * 256 + b]
+                if nxt == 0:
+                    i = t_next[i]
+                    continue
+            states[d + 1], levels[d + 1] = nxt, new_level
+            self.mark(i, nxt, new_level)
+            i += 1
 
 
 def walk_trie(trie, lexer, ctx, start_state: int, out, limit: int = -1):
     """Set in ``out`` (uint32 words) the bit of every token whose bytes keep the state alive."""
-    acc = [-1, -1]
-    visited = _walk_range(trie, lexer, ctx, 0, len(trie.byte), 1, start_state, out, limit, acc)
-    return visited, acc[0], acc[1]
+    w = _Walk(trie, lexer, ctx, out, limit)
+    w.walk_range(0, len(trie.byte), 1, start_state)
+    return w.visited, w.max_cost, w.min_cost
 
 
 def walk_points(trie, lexer, ctx, nodes, state: int, out, limit: int = -1):
     """Walk each node's subtree as if a lexeme started at that node in lexer ``state`` (its byte included)."""
-    acc = [-1, -1]
-    visited = 0
+    w = _Walk(trie, lexer, ctx, out, limit)
     for i in nodes:
-        visited += _walk_range(trie, lexer, ctx, i, trie.next[i], trie.depth[i], state, out, limit, acc)
-    return visited, acc[0], acc[1]
+        w.walk_range(i, trie.next[i], trie.depth[i], state)
+    return w.visited, w.max_cost, w.min_cost
 
 
 def collect_ci(trie, lexer, start_state: int, out):
