@@ -376,3 +376,15 @@ def test_generate_with_embedded_model(tmp_path, json_schema_support, request):
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
     assert code == ExitCode.OK, err
     assert set(json.loads(out)) == {"name", "ok"}
+
+
+@pytest.mark.parametrize("method", ["asap", "cars"])
+def test_generate_grammar_aligned_sampler(tiny, tmp_path, method):
+    g = tmp_path / "g.regex"
+    g.write_text("(yes|no|maybe)")
+    code, out, err = run(["generate", "--grammar", str(g), "--prompt", "?", "--sampler", method, "--n", "3",
+                          "--seed", "2", "-v"])
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert len(lines) == 3 and set(lines) <= {"yes", "no", "maybe"}
+    assert "root_estimate" in err

@@ -812,3 +812,31 @@ def test_smollm2_schema_end_to_end(smollm2, json_schema_support):
     jsonschema.validate(json.loads(r.text), schema)
     if json_schema_support == "real":
         assert tokensieve.validate(r.value, schema) == []
+
+
+# ---- grammar-aligned sampling through generate() and the CLI ----
+
+@pytest.mark.parametrize("method", ["asap", "cars"])
+def test_generate_grammar_aligned_samples(llama, tok, method):
+    results = generate(llama, tok, "Give me data.", grammar=Grammar.from_regex(r"(yes|no|maybe)"),
+                       sampler=method, num_samples=4, seed=1, max_new_tokens=8, return_details=True)
+    assert len(results) == 4
+    for r in results:
+        assert r.valid and r.finished and r.text in ("yes", "no", "maybe")
+        assert r.sampler_stats["model_calls"] >= 1 and 0 < r.sampler_stats["root_estimate"] <= 1
+    texts = generate(llama, tok, "Give me data.", grammar=Grammar.from_regex(r"(yes|no|maybe)"),
+                     sampler=method, num_samples=2, seed=1, max_new_tokens=8)
+    assert all(t in ("yes", "no", "maybe") for t in texts)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"sampler": "asap"}, "needs a schema or grammar"),
+    ({"sampler": "asap", "grammar": "g", "top_p": 0.5}, "top_p"),
+    ({"num_samples": 3}, "num_samples > 1"),
+    ({"num_samples": 0}, "positive"),
+], ids=["no-constraint", "top-p", "k-without-aligned", "zero"])
+def test_generate_aligned_bad_arguments(llama, tok, kwargs, match):
+    if kwargs.get("grammar") == "g":
+        kwargs = dict(kwargs, grammar=Grammar.from_regex("a"))
+    with pytest.raises(TokensieveError, match=match):
+        generate(llama, tok, "x", max_new_tokens=4, **kwargs)

@@ -58,6 +58,8 @@ class GenerationResult:
         timings: ``ttft_s`` (call to first token), ``tpot_s`` (mean per later token), ``total_s``,
             ``compile_s``, ``mask_s`` (mask fill and apply), ``forced_tokens`` (jump-forward tokens),
             ``prompt_tokens``.
+        sampler_stats: for ``sampler="asap"|"cars"``, the grammar-aligned sampler's diagnostics (root estimate
+            of the probability of valid output, attempts, rejections, model calls).
     """
 
     text: str
@@ -68,6 +70,7 @@ class GenerationResult:
     value: Any = None
     errors: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    sampler_stats: dict | None = None
 
 
 # ------------------------------------------------------------------------------------------- inputs
@@ -405,8 +408,8 @@ def _check_args(max_new_tokens, temperature, top_p, sampler) -> str:
         raise InvalidArgumentError(f"top_p must be in (0, 1], got {top_p!r}")
     if sampler is None:
         sampler = "sample" if temperature > 0 else "greedy"
-    if sampler not in ("greedy", "sample"):
-        raise InvalidArgumentError(f"sampler must be 'greedy' or 'sample', got {sampler!r}")
+    if sampler not in ("greedy", "sample", "asap", "cars"):
+        raise InvalidArgumentError(f"sampler must be 'greedy', 'sample', 'asap' or 'cars', got {sampler!r}")
     if sampler == "sample" and temperature == 0:
         raise InvalidArgumentError("sampler='sample' needs temperature > 0 (temperature 0 is greedy decoding)")
     return sampler
@@ -440,6 +443,7 @@ def generate(
     return_details: bool = False,
     stream: Callable[[str], Any] | None = None,
     schema_options: dict | None = None,
+    num_samples: int = 1,
 ):
     """Generate text from a causal LM, constrained to a JSON Schema or grammar.
 
@@ -453,6 +457,11 @@ def generate(
         max_new_tokens: token budget (forced tokens count).
         temperature, top_p, seed: sampling parameters; ``seed`` seeds a private ``torch.Generator``.
         sampler: ``"greedy"`` or ``"sample"``; default greedy when ``temperature == 0``, else sample.
+            ``"asap"`` / ``"cars"``: grammar-aligned sampling (:mod:`tokensieve.sampling`), which draws from the
+            model conditioned on validity instead of the distortion plain masking adds (``temperature`` 0 means
+            1 there; jump-forward and the budget mask are off, ``max_new_tokens`` bounds each sample).
+        num_samples: with ``"asap"``/``"cars"``, how many samples to draw (they share the sampler's trie, so
+            later samples are closer to the exact conditional); a list is returned when above 1.
         system: an optional system message.
         finish_within_budget: constrain the matcher to complete the document within ``max_new_tokens``.
         jump_forward: feed bytes the grammar forces as canonical tokens without sampling.
@@ -472,6 +481,10 @@ def generate(
     """
     t0 = time.perf_counter()
     sampler = _check_args(max_new_tokens, temperature, top_p, sampler)
+    if not isinstance(num_samples, int) or num_samples < 1:
+        raise InvalidArgumentError(f"num_samples must be a positive int, got {num_samples!r}")
+    if num_samples > 1 and sampler not in ("asap", "cars"):
+        raise InvalidArgumentError("num_samples > 1 needs sampler='asap' or 'cars' (call generate again otherwise)")
     if schema is not None and grammar is not None:
         raise InvalidArgumentError("pass schema= or grammar=, not both")
     if stream is not None and not callable(stream):
@@ -507,6 +520,13 @@ def generate(
         for e in eos:
             eos_words[e >> 5] |= np.uint32(1 << (e & 31))
     compile_s = time.perf_counter() - t0
+    if sampler in ("asap", "cars"):
+        if constraint is None:
+            raise InvalidArgumentError(f"sampler={sampler!r} needs a schema or grammar")
+        if top_p < 1.0:
+            raise InvalidArgumentError("grammar-aligned sampling targets the full distribution: use top_p=1")
+        return _aligned(model, tokenizer, prompt_ids, compiled, sampler, num_samples, max_new_tokens, seed,
+                        temperature or 1.0, schema_obj, model_cls, return_details, t0, compile_s)
 
     device = _model_device(model)
     gen = None
@@ -629,6 +649,27 @@ def generate(
                 f"the output does not validate as {model_cls.__name__}: {'; '.join(errors)}", result)
         return value
     return text
+
+
+def _aligned(model, tokenizer, prompt_ids, compiled, method, num_samples, max_new_tokens, seed, temperature,
+             schema_obj, model_cls, return_details, t0, compile_s):
+    """``generate`` with a grammar-aligned sampler: every sample is a complete, valid document."""
+    from .sampling import sample_with_model
+
+    out = sample_with_model(model, tokenizer, list(prompt_ids), compiled, method, num_samples, max_new_tokens,
+                            seed, temperature=temperature)
+    total = time.perf_counter() - t0
+    results = []
+    for ids, text in zip(out.samples, out.texts):
+        errors: list[str] = []
+        valid, value = (_validate(text, schema_obj, model_cls, errors) if schema_obj is not None else (True, None))
+        timings = {"total_s": total, "compile_s": compile_s, "prompt_tokens": len(prompt_ids)}
+        results.append(GenerationResult(text, list(ids), True, "eos", valid, value, errors, timings,
+                                        sampler_stats=out.stats))
+    if return_details:
+        return results if num_samples > 1 else results[0]
+    picked = [r.value if model_cls is not None else r.text for r in results]
+    return picked if num_samples > 1 else picked[0]
 
 
 def _resolve_constraint(schema: Any, grammar: Any, schema_options: dict | None):

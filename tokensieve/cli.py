@@ -240,11 +240,29 @@ def _cmd_generate(args, stdin, stdout, stderr) -> int:
         stderr.flush()
 
     failed = False
+    if args.sampler in ("asap", "cars"):
+        # one call: the samples share the sampler's trie, which is what makes later ones more exact
+        results = generate(
+            model, tokenizer, prompt, schema=schema, grammar=grammar, max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature, seed=args.seed, sampler=args.sampler, num_samples=args.n,
+            chat=not args.no_chat, system=args.system, return_details=True,
+            schema_options=_schema_options(args) or None)
+        results = results if isinstance(results, list) else [results]
+        for result in results:
+            if args.json:
+                _print(stdout, json.dumps({"text": result.text, "valid": result.valid,
+                                           "tokens": len(result.token_ids)}, ensure_ascii=False))
+            else:
+                _print(stdout, json.dumps(json.loads(result.text), ensure_ascii=False)
+                       if result.valid and schema is not None else result.text)
+            failed = failed or not result.valid
+        log.info("sampler: %s", json.dumps(results[0].sampler_stats, default=str))
+        return ExitCode.FAILURE if failed else ExitCode.OK
     for i in range(args.n):
         seed = None if args.seed is None else args.seed + i
         result = generate(
             model, tokenizer, prompt, schema=schema, grammar=grammar, max_new_tokens=args.max_new_tokens,
-            temperature=args.temperature, top_p=args.top_p, seed=seed, chat=not args.no_chat,
+            temperature=args.temperature, top_p=args.top_p, seed=seed, sampler=args.sampler, chat=not args.no_chat,
             system=args.system, finish_within_budget=not args.no_budget, jump_forward=not args.no_jump_forward,
             return_details=True, stream=on_text if args.stream else None,
             schema_options=_schema_options(args) or None,
@@ -360,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--system", help="system message")
     p.add_argument("--max-new-tokens", type=int, default=256, metavar="N")
     p.add_argument("--temperature", type=float, default=0.0, metavar="T", help="0 = greedy (default)")
+    p.add_argument("--sampler", choices=["greedy", "sample", "asap", "cars"], default=None,
+                   help="decoding: greedy/sample (masked), or grammar-aligned asap/cars (--n samples share one trie)")
     p.add_argument("--top-p", type=float, default=1.0, metavar="P")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--n", type=int, default=1, metavar="N", help="number of samples (seeds seed, seed+1, ...)")
