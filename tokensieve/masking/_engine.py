@@ -524,24 +524,26 @@ class Matcher:
         out = bytearray()
         if self._terminated:
             return b""
-        with self.compiled.lock:
-            rows, s = list(self._rows), self._state
+        cg = self.compiled
+        with cg.lock:
+            st = _Stepper(cg, list(self._rows))
+            s = self._state
             while len(out) < limit:
-                st = _Stepper(self.compiled, rows)
                 row = st.end_row(s)
                 if row is not None and row.accepting:
                     break
-                only = None
+                only = -1
+                height = len(st.rows)
                 for b in range(256):
-                    trial = list(rows)
-                    s2 = _Stepper(self.compiled, trial).step(s, b)
+                    s2 = st.step(s, b)
+                    del st.rows[height:]  # probe only: the stack is rebuilt for the byte kept below
                     if s2 != DEAD:
-                        if only is not None:
-                            only = None
+                        if only >= 0:
+                            only = -2
                             break
-                        only = (b, trial, s2)
-                if only is None:
+                        only = b
+                if only < 0:
                     break
-                out.append(only[0])
-                rows, s = only[1], only[2]
+                out.append(only)
+                s = st.step(s, only)
         return bytes(out)
