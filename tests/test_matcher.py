@@ -181,3 +181,32 @@ def test_wrong_argument_types():
         ts.compile("start: 'a'", vocab)
     with pytest.raises(TypeError):
         ts.Matcher(ts.Grammar.from_regex("a"))
+
+
+def test_parse_rows_do_not_accumulate_across_documents():
+    # rows cache their successors weakly: a long-lived compiled grammar does not keep every explored row
+    import gc
+    import random
+
+    from tokensieve.automata import Row
+
+    vocab, eos = byte_vocab(['{"', '":', '", "', "true", "  "])
+    cg = ts.compile(ts.Grammar.from_lark(JSON_LARK), vocab)
+    rnd = random.Random(0)
+
+    def live_rows():
+        gc.collect()
+        return sum(isinstance(o, Row) for o in gc.get_objects())
+
+    counts = []
+    for doc in range(40):
+        m = ts.Matcher(cg)
+        for _ in range(30):
+            allowed = [t for t in m.allowed_token_ids() if t != eos]
+            if not allowed:
+                break
+            assert m.accept_token(rnd.choice(allowed))
+        del m
+        if doc in (9, 39):
+            counts.append(live_rows())
+    assert counts[1] <= counts[0] + 50, counts

@@ -183,7 +183,7 @@ class Row:
     """One Earley chart row: items grouped by the symbol they wait for."""
 
     __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state", "serial",
-                 "wait_cost", "cost", "cost_table")
+                 "wait_cost", "cost", "cost_table", "__weakref__")
     _serials = itertools.count()
 
     def __init__(self, waiting, allowed: int, accepting: bool, n_items: int):
@@ -192,7 +192,9 @@ class Row:
         self.allowed = allowed  # bitmask of terminals that may come next
         self.accepting = accepting  # the input so far is a complete document
         self.n_items = n_items
-        self.scan_cache: dict[int, Row | None] = {}
+        # terminal set -> weak reference to the successor row (rows live as long as a parse stack holds them,
+        # so the cache never keeps a whole history of explored rows alive)
+        self.scan_cache: dict = {}
         self.start_state = -1  # lexer start state for this row, filled by the engine
         self.wait_cost: dict[int, int] | None = None  # see EarleyTables.completion_costs
         self.cost = -1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -18,6 +19,7 @@ __all__ = ["CompiledGrammar", "Matcher", "compile", "allocate_token_bitmask"]
 
 _SCAN_CACHE_LIMIT = 4096  # successor rows cached per row; beyond it the cache is dropped (bounded memory)
 _INF = (1 << 31) - 1
+_NO_ROW = object()  # scan-cache entry: this terminal set leads nowhere
 _MASK_CACHE_BYTES = 32 << 20  # masks kept per compiled grammar, keyed by (top row, lexer state)
 
 
@@ -41,7 +43,7 @@ class CompiledGrammar:
     Build with :func:`compile`. The lexer DFA grows lazily as matchers explore it.
     """
 
-    def __init__(self, grammar: Grammar, vocab: Vocabulary, *, max_lexer_states: int = 200_000,
+    def __init__(self, grammar: Grammar, vocab: Vocabulary, *, max_lexer_states: int = 65_536,
                  max_items_per_row: int = 50_000):
         if not isinstance(grammar, Grammar):
             raise TypeError(f"expected a tokensieve.Grammar, got {type(grammar).__name__}")
@@ -161,6 +163,26 @@ class _Stepper:
         self.cg = cg
         self.rows = rows
 
+    def _scan(self, terminals: int):
+        """The row after the top row scans a lexeme of ``terminals`` (cached on the row), or None."""
+        top = self.rows[-1]
+        ref = top.scan_cache.get(terminals)
+        if ref is _NO_ROW:
+            return None
+        if ref is not None:
+            row = ref()
+            if row is not None:
+                return row
+        row = self.cg.parser.scan(self.rows, terminals)
+        if len(top.scan_cache) >= _SCAN_CACHE_LIMIT:
+            top.scan_cache.clear()
+        if row is None:
+            top.scan_cache[terminals] = _NO_ROW
+        else:
+            self.cg._set_start(row)
+            top.scan_cache[terminals] = weakref.ref(row)
+        return row
+
     def end_lexeme(self, state: int) -> int:
         """Close the lexeme in ``state``: returns ``start_state * 2 + pushed`` for the next lexeme, or -1."""
         cg = self.cg
@@ -168,14 +190,7 @@ class _Stepper:
         top = self.rows[-1]
         scan = acc & top.allowed
         if scan:
-            nxt = top.scan_cache.get(scan, -1)
-            if nxt == -1:
-                nxt = cg.parser.scan(self.rows, scan)
-                if nxt is not None:
-                    cg._set_start(nxt)
-                if len(top.scan_cache) >= _SCAN_CACHE_LIMIT:
-                    top.scan_cache.clear()
-                top.scan_cache[scan] = nxt
+            nxt = self._scan(scan)
             if nxt is None or nxt.start_state == DEAD:
                 return -1
             self.rows.append(nxt)
@@ -286,13 +301,7 @@ class _Stepper:
         acc = self.cg.lexer.accepting[state]
         scan = acc & top.allowed
         if scan:
-            nxt = top.scan_cache.get(scan, -1)
-            if nxt == -1:
-                nxt = self.cg.parser.scan(self.rows, scan)
-                if nxt is not None:
-                    self.cg._set_start(nxt)
-                top.scan_cache[scan] = nxt
-            return nxt
+            return self._scan(scan)
         if acc & self.cg.ignore_mask:
             return top
         return None
