@@ -197,7 +197,7 @@ def test_parse_rows_do_not_accumulate_across_documents():
 
     def live_rows():
         gc.collect()
-        return sum(isinstance(o, Row) for o in gc.get_objects())
+        return sum(type(o) is Row for o in gc.get_objects())
 
     counts = []
     for doc in range(40):

@@ -1,1 +1,70 @@
+"""JSON Schema -> grammar IR, exact or a typed error.
 
+:func:`grammar_from_json_schema` compiles a schema into a :class:`~tokensieve.grammar.Grammar` whose language
+is exactly the JSON texts (in the chosen layout) of the instances that validate; a keyword it cannot honour
+exactly raises :class:`~tokensieve.UnsupportedFeatureError` naming the keyword and JSON pointer (``lenient=True``
+opts into the documented approximations instead). :func:`validate` checks an instance with jsonschema using the
+same ``pattern``/``format`` semantics.
+
+Documented departures (each rejects some valid texts, never accepts an invalid one):
+
+* numbers are written without an exponent (``1e5`` is rejected; ``100000`` accepted);
+* strings: lone-surrogate escapes (``"\\ud800"``) are rejected; every other JSON spelling is accepted;
+* objects follow schema property order unless ``any_order=True``; keys outside the named properties come
+  after the named ones and are not checked for duplicates among themselves;
+* formats: see ``tokensieve.schema._formats`` (unknown formats are ignored as annotations, or an error with
+  ``strict=True``);
+* ``indent`` layouts reject documents nested deeper than 48 levels;
+* a schema that accepts nothing compiles to a grammar with an empty language.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .._errors import LimitExceededError, SchemaError
+from ..grammar._ir import Grammar
+from ._compile import Compiler, load_schema, pick_draft
+from ._emit import Emitter
+from ._validate import validate
+
+__all__ = ["grammar_from_json_schema", "validate", "DEFAULT_MAX_WHITESPACE"]
+
+DEFAULT_MAX_WHITESPACE = 32
+
+
+def grammar_from_json_schema(schema, *, whitespace: str = "flexible", max_whitespace: int = DEFAULT_MAX_WHITESPACE,
+                             indent=None, separators=None, strict: bool = False, any_order: bool = False,
+                             lenient: bool = False, draft=None, force_2020_12: bool = False) -> Grammar:
+    """Compile a JSON Schema into a grammar.
+
+    Parameters: ``schema`` (dict/bool, JSON text, or a pydantic model class); ``whitespace`` ``"flexible"``
+    (optional runs of at most ``max_whitespace`` whitespace characters between tokens, none before or after the
+    document) or ``"compact"``; ``indent``/``separators`` select an exact ``json.dumps`` layout instead;
+    ``strict`` forbids, at every object/array location that declares ``properties``/``patternProperties``
+    or ``prefixItems``, the keys and extra items nothing declares (as if ``unevaluatedProperties``/
+    ``unevaluatedItems`` were false there, so ``allOf`` compositions keep working) and raises on formats it
+    would otherwise ignore;
+    ``any_order`` accepts object keys in any order (required keys and duplicate-free named keys still
+    enforced); ``lenient`` turns some UnsupportedFeatureErrors into documented approximations (overlapping
+    ``oneOf`` as ``anyOf``, ``uniqueItems`` not enforced); ``draft`` overrides ``$schema``
+    (4, 6, 7, "2019-09", "2020-12"); ``force_2020_12`` applies 2020-12 semantics whatever ``$schema`` says.
+
+    Returns a Grammar. Raises SchemaError (invalid schema, unresolvable ``$ref``, a reference cycle without a
+    base case), UnsupportedFeatureError (exactness impossible), LimitExceededError (size bounds).
+    """
+    value = load_schema(schema)
+    d = pick_draft(value, draft, force_2020_12)
+    if separators is not None and (len(separators) != 2 or not all(isinstance(s, str) for s in separators)):
+        raise SchemaError("separators must be a pair of strings (item_separator, key_separator)")
+    try:
+        compiler = Compiler(value, d, strict=strict, lenient=lenient)
+        emitter = Emitter(compiler, whitespace=whitespace, max_whitespace=max_whitespace, indent=indent,
+                          separators=separators, any_order=any_order, strict=strict, lenient=lenient)
+        source = json.dumps({"json_schema": {"draft": d, "whitespace": whitespace, "max_whitespace": max_whitespace,
+                                             "indent": indent, "separators": separators, "strict": strict,
+                                             "any_order": any_order, "lenient": lenient}})
+        return emitter.build(source)
+    except RecursionError:
+        # a backstop: every recursion here is bounded, but the bounds assume the default recursion limit
+        raise LimitExceededError("schema nesting", "schema too deeply nested to compile") from None

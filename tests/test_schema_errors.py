@@ -1,0 +1,146 @@
+"""Every class of bad input gets a typed error naming the problem and where it is; nothing hangs or recurses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tokensieve import LimitExceededError, SchemaError, TokensieveError, UnsupportedFeatureError
+from tokensieve.schema import grammar_from_json_schema
+
+
+@pytest.mark.parametrize("schema,path", [
+    ({"type": "integr"}, "/type"),
+    ({"properties": {"a": {"minimum": "3"}}}, "/properties/a/minimum"),
+    ({"required": "a"}, "/required"),
+    ({"items": [{"type": "string"}]}, "/items"),  # array-form items is not 2020-12
+    ({"$defs": {"x": {"maxLength": -1}}}, "/$defs/x/maxLength"),
+    ({"allOf": []}, "/allOf"),
+    (3, ""),
+], ids=["type", "minimum", "required", "items-array", "maxLength", "allOf-empty", "not-a-schema"])
+def test_invalid_schema_is_schema_error_with_pointer(schema, path):
+    with pytest.raises(SchemaError) as e:
+        grammar_from_json_schema(schema)
+    assert e.value.path == path
+
+
+def test_malformed_inputs():
+    with pytest.raises(SchemaError):
+        grammar_from_json_schema("{not json")
+    with pytest.raises(SchemaError):
+        grammar_from_json_schema(object())
+    with pytest.raises(SchemaError):
+        grammar_from_json_schema({}, draft="draft99")
+    with pytest.raises(UnsupportedFeatureError):
+        grammar_from_json_schema({"$schema": "http://json-schema.org/draft-03/schema#"})
+
+
+@pytest.mark.parametrize("schema,path", [
+    ({"$ref": "#/$defs/missing"}, "/$ref"),
+    ({"properties": {"a": {"$ref": "#nope"}}}, "/properties/a/$ref"),
+])
+def test_unresolvable_ref_is_schema_error(schema, path):
+    with pytest.raises(SchemaError) as e:
+        grammar_from_json_schema(schema)
+    assert e.value.path == path and "unresolvable" in str(e.value)
+
+
+def test_remote_ref_is_unsupported():
+    with pytest.raises(UnsupportedFeatureError) as e:
+        grammar_from_json_schema({"items": {"$ref": "https://example.com/schema.json"}})
+    assert e.value.feature == "$ref" and e.value.path == "/items/$ref"
+
+
+@pytest.mark.parametrize("schema", [
+    {"$ref": "#"},
+    {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}, "$ref": "#/$defs/a"},
+    {"anyOf": [{"type": "string"}, {"$ref": "#"}]},
+    {"not": {"$ref": "#"}},
+])
+def test_reference_cycle_without_base_case(schema):
+    with pytest.raises(SchemaError) as e:
+        grammar_from_json_schema(schema)
+    assert "circular" in str(e.value)
+
+
+def test_recursion_through_children_is_fine():
+    grammar = grammar_from_json_schema({"type": "array", "items": {"$ref": "#"}})
+    assert grammar.rules
+
+
+def _nested(depth: int, key: str):
+    schema: dict = {"type": "integer"}
+    for _ in range(depth):
+        schema = {key: [schema]} if key in ("allOf", "anyOf") else {key: schema}
+    return schema
+
+
+@pytest.mark.parametrize("key", ["allOf", "anyOf", "not", "items", "properties-chain"])
+def test_deep_nesting_is_a_limit_not_a_crash(key):
+    if key == "properties-chain":
+        schema: dict = {"type": "integer"}
+        for _ in range(400):
+            schema = {"properties": {"a": schema}}
+    else:
+        schema = _nested(400, key)
+    with pytest.raises(LimitExceededError):
+        grammar_from_json_schema(schema)
+
+
+def test_long_ref_chains_are_bounded():
+    defs = {f"d{i}": {"$ref": f"#/$defs/d{i + 1}"} for i in range(300)}
+    defs["d300"] = {"type": "integer"}
+    with pytest.raises(LimitExceededError):
+        grammar_from_json_schema({"$defs": defs, "$ref": "#/$defs/d0"})
+    short = {f"d{i}": {"$ref": f"#/$defs/d{i + 1}"} for i in range(30)}
+    short["d30"] = {"type": "integer"}
+    assert grammar_from_json_schema({"$defs": short, "$ref": "#/$defs/d0"}).rules
+
+
+def test_moderate_nesting_compiles():
+    assert grammar_from_json_schema(_nested(40, "allOf")).rules
+    assert grammar_from_json_schema(_nested(60, "items")).rules
+
+
+def test_size_limits():
+    with pytest.raises(LimitExceededError) as e:
+        grammar_from_json_schema({"enum": list(range(30_000))})
+    assert e.value.limit == "enum size"
+    with pytest.raises(LimitExceededError):
+        grammar_from_json_schema({"enum": [[0] * 10] * 30_000})  # schema size
+
+
+@pytest.mark.parametrize("schema,feature,path", [
+    ({"properties": {"p": {"pattern": "(?=x)"}}}, "pattern", "/properties/p/pattern"),
+    ({"type": "array", "uniqueItems": True}, "uniqueItems", ""),
+    ({"multipleOf": 0.123456789}, "multipleOf", "/multipleOf"),
+    ({"$defs": {"a": {"$dynamicAnchor": "x"}, "b": {"$dynamicAnchor": "x"}}, "$dynamicRef": "#x"}, "$dynamicRef",
+     "/$dynamicRef"),
+    ({"not": {"uniqueItems": True}}, "uniqueItems", "/not"),
+    ({"oneOf": [{"uniqueItems": True}, {"type": "array"}]}, "oneOf", "/oneOf"),
+], ids=["lookahead", "uniqueItems", "multipleOf", "dynamicRef", "not-uniqueItems", "oneOf-overlap"])
+def test_unsupported_features_name_keyword_and_pointer(schema, feature, path):
+    with pytest.raises(UnsupportedFeatureError) as e:
+        grammar_from_json_schema(schema)
+    assert e.value.feature == feature
+    assert e.value.path == path
+
+
+def test_every_error_is_a_tokensieve_error():
+    for bad in ({"type": 1}, {"$ref": "#/x"}, {"pattern": "(?<=a)"}, {"$ref": "#"}):
+        with pytest.raises(TokensieveError):
+            grammar_from_json_schema(bad)
+
+
+def test_bad_options():
+    with pytest.raises(ValueError):
+        grammar_from_json_schema({}, whitespace="pretty")
+    with pytest.raises(SchemaError):
+        grammar_from_json_schema({}, separators=(",",))
+
+
+def test_error_messages_are_readable():
+    with pytest.raises(UnsupportedFeatureError) as e:
+        grammar_from_json_schema(json.dumps({"properties": {"x": {"pattern": "a(?!b)"}}}))
+    assert "lookahead" in str(e.value) and "/properties/x/pattern" in str(e.value)

@@ -1,0 +1,95 @@
+"""A regular language with a lazily built DFA and, when one is known, a compact AST for output."""
+
+from __future__ import annotations
+
+from . import _automata as A
+
+__all__ = ["Lang"]
+
+
+class Lang:
+    """An immutable regular language over code points.
+
+    ``universe`` is the Lang that complements are taken against (all strings, or all number texts); it is
+    None for the universe itself. Operations keep the cheap AST when they can (union), else go through DFAs.
+    """
+
+    __slots__ = ("_ast", "_dfa", "universe", "is_all", "co_names")
+
+    def __init__(self, ast=None, dfa=None, universe: "Lang | None" = None, is_all: bool = False):
+        assert ast is not None or dfa is not None
+        self._ast = ast
+        self._dfa = dfa
+        self.universe = universe
+        self.is_all = is_all
+        # set when the language is known to be "every string except these names" (fast membership)
+        self.co_names: frozenset | None = None
+
+    # ---- views ----
+    def dfa(self) -> A.DFA:
+        if self._dfa is None:
+            self._dfa = A.dfa_from_nfa(A.nfa_from_ast(self._ast))
+        return self._dfa
+
+    def ast(self):
+        if self._ast is None:
+            self._ast = A.dfa_to_ast(self._dfa)
+        return self._ast
+
+    def has_ast(self) -> bool:
+        return self._ast is not None
+
+    def is_empty(self) -> bool:
+        # smart constructors propagate EMPTY, so an anchor-free AST other than EMPTY is non-empty
+        if self._ast is not None:
+            return self._ast == A.EMPTY
+        if self.is_all:
+            return False
+        return self.dfa().is_empty()
+
+    def matches(self, text: str) -> bool:
+        if self.co_names is not None:
+            return text not in self.co_names
+        return self.dfa().matches(text)
+
+    def finite_strings(self, limit: int) -> list[str] | None:
+        if self.is_all:
+            return None
+        return self.dfa().enumerate(limit)
+
+    # ---- algebra ----
+    def _root(self) -> "Lang":
+        return self if self.universe is None else self.universe
+
+    def __and__(self, other: "Lang") -> "Lang":
+        if self.is_all:
+            return other
+        if other.is_all:
+            return self
+        return Lang(dfa=A.product(self.dfa(), other.dfa(), "and"), universe=self._root())
+
+    def __or__(self, other: "Lang") -> "Lang":
+        if self.is_all:
+            return self
+        if other.is_all:
+            return other
+        if self._ast is not None and other._ast is not None:
+            return Lang(ast=A.alt(self._ast, other._ast), universe=self._root())
+        return Lang(dfa=A.product(self.dfa(), other.dfa(), "or"), universe=self._root())
+
+    def __sub__(self, other: "Lang") -> "Lang":
+        if other.is_all:
+            return Lang(ast=A.EMPTY, universe=self._root())
+        return Lang(dfa=A.product(self.dfa(), other.dfa(), "diff"), universe=self._root())
+
+    def complement(self) -> "Lang":
+        root = self._root()
+        if self.is_all:
+            return Lang(ast=A.EMPTY, universe=root)
+        return root - self
+
+    def same_as(self, other: "Lang") -> bool:
+        """Language equality (via symmetric difference)."""
+        if self.is_all and other.is_all:
+            return True
+        return (self - other).is_empty() and (other - self).is_empty()
