@@ -9,6 +9,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "LimitExceededError",
     "VocabularyError",
+    "InfillError",
 ]
 
 
@@ -68,3 +69,11 @@ class LimitExceededError(TokensieveError, RuntimeError):
 
 class VocabularyError(TokensieveError, ValueError):
     """A tokenizer, vocabulary or bitmask does not fit what it is used with."""
+
+
+class InfillError(TokensieveError, ValueError):
+    """A partial output is malformed; ``part`` is the index of the offending element of ``parts``."""
+
+    def __init__(self, message: str, *, part: int | None = None):
+        super().__init__(f"{message} (part {part})" if part is not None else message)
+        self.part = part

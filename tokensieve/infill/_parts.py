@@ -7,18 +7,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from .._errors import TokensieveError, VocabularyError
+from .._errors import InfillError, VocabularyError
 from ._graph import TokenTrie
 
 __all__ = ["Hole", "InfillError", "HoleSpec", "VocabInfo", "parse_parts", "vocab_info"]
-
-
-class InfillError(TokensieveError, ValueError):
-    """A partial output is malformed; ``part`` is the index of the offending element of ``parts``."""
-
-    def __init__(self, message: str, *, part: int | None = None):
-        super().__init__(f"{message} (part {part})" if part is not None else message)
-        self.part = part
 
 
 class Hole:

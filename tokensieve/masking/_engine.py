@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._errors import GrammarError, TokensieveError, VocabularyError
+from .._errors import GrammarError, VocabularyError
 from ..automata import DEAD, EarleyTables, Lexer, TokenTrie
 from ..grammar import Grammar
 from ..grammar._reduce import reduce_grammar
