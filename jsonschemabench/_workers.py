@@ -1,0 +1,347 @@
+"""Isolated workers: a peer that segfaults, hangs or eats memory on one schema costs that schema, not the run.
+
+:class:`Worker` is the main process's handle on a spawned process (its own process group, so a kill takes its
+children too). It sends a task and waits for ``("phase", ...)`` messages and the ``("result", dict)``, with a
+deadline per phase; a worker that dies or overruns is killed and restarted and the task is reported as
+``crash`` or ``timeout`` in the phase it reached.
+
+:func:`fork_host_main` is a worker body for compile-only work (``compile-coverage``, ``maskbench``): it loads the
+tokenizer and the engines once, then runs every task in a forked child with ``RLIMIT_AS`` (memory) and
+``RLIMIT_CPU`` limits and a wall-clock kill, so each schema starts from the same clean state and its peak memory
+is measured alone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import resource
+import select
+import signal
+import struct
+import tempfile
+import time
+import traceback
+from typing import Any, Callable
+
+__all__ = ["Worker", "WorkerStartError", "fork_host_main", "set_memory_limit", "rss_mb"]
+
+_GRACE_S = 10.0  # beyond a phase's own limit before the main process kills the worker
+
+
+class WorkerStartError(Exception):
+    """The worker could not start (its setup failed or it died before being ready)."""
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def rss_mb() -> tuple[float | None, float | None]:
+    """``(current RSS, peak RSS)`` of this process in MiB (``None`` where /proc is unavailable)."""
+    cur, peak = _status_kb("VmRSS"), _status_kb("VmHWM")
+    return (cur / 1024 if cur else None), (peak / 1024 if peak else None)
+
+
+def set_memory_limit(limit_mb: float | None) -> None:
+    """Let the address space grow by at most ``limit_mb`` MiB from now (``RLIMIT_AS``); ``None``: no limit.
+
+    Relative to the current size, because a process with a tokenizer (and torch) already maps gigabytes of
+    address space that it never touches.
+    """
+    if not limit_mb:
+        return
+    size_kb = _status_kb("VmSize") or 0
+    limit = int(size_kb * 1024 + limit_mb * (1 << 20))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+# ------------------------------------------------------------------------------------------- main side
+
+class Worker:
+    """A spawned worker process running ``target(conn, *args)``.
+
+    ``target`` must first send ``("ready", info)`` (or ``("fatal", message)``), then answer each task with any
+    number of ``("phase", name, data)`` messages and one ``("result", dict)``.
+    """
+
+    def __init__(self, target: Callable, args: tuple, *, start_timeout_s: float = 900.0):
+        self.target, self.args = target, args
+        self.start_timeout_s = start_timeout_s
+        self.proc = None
+        self.conn = None
+        self.info: dict = {}
+        self.restarts = 0
+
+    def start(self) -> dict:
+        """Start the process and wait until it is ready; returns its ``info``.
+
+        Raises:
+            WorkerStartError: it reported a fatal setup error, died, or did not get ready in time.
+        """
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_bootstrap, args=(self.target, child) + tuple(self.args), daemon=True)
+        self.proc.start()
+        child.close()
+        self.conn = parent
+        deadline = time.monotonic() + self.start_timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.conn.poll(min(left, 1.0)):
+                if not self.proc.is_alive() or left <= 0:
+                    code = self.proc.exitcode
+                    self.kill()
+                    raise WorkerStartError("the worker did not start" + (
+                        f" (exit code {code})" if code is not None else f" within {self.start_timeout_s:.0f} s"))
+                continue
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                self.kill()
+                raise WorkerStartError(f"the worker died while starting (exit code {self.proc.exitcode})") from None
+            if msg[0] == "ready":
+                self.info = msg[1]
+                return self.info
+            if msg[0] == "fatal":
+                self.kill()
+                raise WorkerStartError(msg[1])
+
+    def call(self, task: dict, limits: dict[str, float]) -> tuple[dict | None, str | None, str | None, dict]:
+        """Run one task.
+
+        Parameters: ``limits`` maps a phase name (``"start"`` for the time before the first phase message) to
+        its wall-clock limit in seconds (a grace period is added).
+
+        Returns ``(result, failure, phase, phase_data)``: ``result`` is the worker's dict, or None with
+        ``failure`` ``"timeout"`` or ``"crash: ..."`` and the last ``phase`` reached (and its data).
+        """
+        if self.proc is None or not self.proc.is_alive():
+            self.restart()
+        phase, data = "start", {}
+        try:
+            self.conn.send(("task", task))
+        except (OSError, BrokenPipeError):
+            return None, self._dead("crash"), phase, data
+        deadline = time.monotonic() + limits.get(phase, 60.0) + _GRACE_S
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                return None, "timeout", phase, data
+            try:
+                ready = self.conn.poll(min(left, 1.0))
+            except (OSError, EOFError):
+                return None, self._dead("crash"), phase, data
+            if not ready:
+                if not self.proc.is_alive():
+                    return None, self._dead("crash"), phase, data
+                continue
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                return None, self._dead("crash"), phase, data
+            if msg[0] == "phase":
+                phase, data = msg[1], msg[2]
+                deadline = time.monotonic() + limits.get(phase, 60.0) + _GRACE_S
+            elif msg[0] == "result":
+                return msg[1], None, phase, data
+
+    def _dead(self, what: str) -> str:
+        if self.proc is not None:
+            self.proc.join(timeout=5)
+        code = self.proc.exitcode if self.proc is not None else None
+        self.kill()
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"{what}: worker killed by {name}"
+        return f"{what}: worker exited with code {code}"
+
+    def restart(self) -> None:
+        self.kill()
+        self.restarts += 1
+        self.start()
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started (its process group)."""
+        if self.proc is not None and self.proc.pid is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass  # killed before it made its own group: the pid alone below
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(timeout=10)
+        if self.conn is not None:
+            self.conn.close()
+        self.proc = self.conn = None
+
+    def close(self) -> None:
+        """Ask the worker to stop, then make sure it has."""
+        if self.conn is not None:
+            try:
+                self.conn.send(("stop",))
+            except (OSError, BrokenPipeError):
+                pass
+            if self.proc is not None:
+                self.proc.join(timeout=5)
+        self.kill()
+
+
+def _bootstrap(target: Callable, conn, *args) -> None:
+    os.setpgrp()  # its own group: killing the group also kills forked children
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    try:
+        target(conn, *args)
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass
+    except Exception as e:  # noqa: BLE001 - report setup failures to the main process
+        try:
+            conn.send(("fatal", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}"))
+        except (OSError, BrokenPipeError):
+            pass
+
+
+# ------------------------------------------------------------------------------------------- fork host
+
+def fork_host_main(conn, tokenizer_spec: str, engines: list[str], options: dict) -> None:
+    """Worker body: load tokenizer and engines, then run each ``("task", dict)`` in a forked child.
+
+    A task names ``kind`` (a function in :mod:`jsonschemabench._tasks`), ``engine``, and its own fields; the
+    host adds ``timeout_s`` and ``memory_mb`` enforcement and reports ``status`` ``timeout`` / ``crash`` /
+    ``oom`` itself when the child cannot.
+    """
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # forked children must not inherit a thread pool
+    from . import _engines, _tasks
+
+    bundle = _engines.load_tokenizer_bundle(tokenizer_spec)
+    ready, missing = {}, {}
+    for name in engines:
+        try:
+            cls = _engines.engine_class(name)
+            eng = cls(bundle, options.get(cls.name, {}))
+            eng.warmup()
+            ready[name] = eng
+        except _engines.EngineMissing as e:
+            missing[name] = str(e)
+        except Exception as e:  # noqa: BLE001 - an engine that cannot even start is reported, not fatal
+            missing[name] = f"{type(e).__name__}: {e}"
+    versions = {n: type(e).version() for n, e in ready.items()}
+    conn.send(("ready", {"engines": sorted(ready), "missing": missing, "versions": versions,
+                         "vocab_size": bundle.size, "tokenizer": bundle.name}))
+    while True:
+        msg = conn.recv()
+        if msg[0] != "task":
+            break
+        task = msg[1]
+        conn.send(("phase", "run", {}))
+        conn.send(("result", _run_forked(task, ready, bundle, _tasks)))
+
+
+def _run_forked(task: dict, engines: dict, bundle: Any, tasks_mod: Any) -> dict:
+    timeout = float(task.get("timeout_s", 60.0))
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(r)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            cpu = int(timeout) + 2
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            try:  # measure this schema's peak alone (resets VmHWM to the current RSS)
+                with open("/proc/self/clear_refs", "w") as f:
+                    f.write("5")
+            except OSError:
+                pass
+            rss0, _ = rss_mb()
+            # native engines print warnings on fd 2 (e.g. XGrammar approximating a keyword): keep them as data
+            err_file = tempfile.TemporaryFile()
+            os.dup2(err_file.fileno(), 2)
+            set_memory_limit(task.get("memory_mb"))
+            try:
+                out = getattr(tasks_mod, task["kind"])(task, engines[task["engine"]], bundle)
+            except MemoryError:
+                out = {"status": "oom", "error": "MemoryError (memory limit reached)"}
+            err_file.seek(0)
+            warnings = err_file.read(4000).decode("utf-8", "replace").strip()
+            if warnings:
+                out["stderr"] = warnings
+            _, peak = rss_mb()
+            out["rss_peak_mb"] = round(peak, 1) if peak else None
+            out["rss_growth_mb"] = round(peak - rss0, 1) if peak and rss0 else None
+            data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(w, struct.pack("<Q", len(data)) + data)
+        except MemoryError:
+            code = 3
+        except BaseException:  # noqa: BLE001 - anything else: report what we can
+            code = 4
+            try:
+                data = pickle.dumps({"status": "crash", "error": traceback.format_exc(limit=3)[-2000:]})
+                _write_all(w, struct.pack("<Q", len(data)) + data)
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(code)
+    os.close(w)
+    buf = bytearray()
+    deadline = time.monotonic() + timeout
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            rl, _, _ = select.select([r], [], [], left)
+            if not rl:
+                continue
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        os.close(r)
+    if timed_out:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    if timed_out:
+        return {"status": "timeout", "error": f"no answer within {timeout:g} s (killed)"}
+    if len(buf) >= 8:
+        n = struct.unpack("<Q", bytes(buf[:8]))[0]
+        if len(buf) >= 8 + n:
+            return pickle.loads(bytes(buf[8: 8 + n]))
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        if sig == signal.SIGXCPU:
+            return {"status": "timeout", "error": f"CPU time limit ({timeout:g} s) reached"}
+        hint = " (likely out of memory)" if sig in (signal.SIGABRT, signal.SIGKILL) else ""
+        return {"status": "crash", "error": f"killed by {name}{hint}"}
+    code = os.WEXITSTATUS(status)
+    if code == 3:
+        return {"status": "oom", "error": "MemoryError (memory limit reached)"}
+    return {"status": "crash", "error": f"exited with code {code} without a result"}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
