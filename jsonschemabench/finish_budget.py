@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--max-prompt-tokens", type=int, default=3000,
+                    help="skip schemas whose prompt is longer (CPU prefill of huge schemas takes minutes)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1 is fastest on a loaded 2-core machine)")
     args = ap.parse_args(argv)
@@ -67,8 +69,10 @@ def main(argv=None) -> int:
             grammar = ts.Grammar.from_json_schema(schema)
         except ts.TokensieveError:
             continue
-        seen_subsets[item.subset] = seen_subsets.get(item.subset, 0) + 1
         messages = few_shot_messages(prompts, item.subset, schema)
+        if len(tok.apply_chat_template(messages, tokenize=True)) > args.max_prompt_tokens:
+            continue
+        seen_subsets[item.subset] = seen_subsets.get(item.subset, 0) + 1
         rec = {"subset": item.subset, "name": item.name}
         for mode in ("budget", "no-budget", "unconstrained"):
             t0 = time.perf_counter()
