@@ -95,6 +95,9 @@ KEYWORD_CASES = {
                                           "required": ["v"]}}, "$ref": "#/$defs/node"},
                       [{"v": 1}, {"v": 1, "kids": [{"v": 2, "kids": [{"v": 3, "kids": [{"v": 4}]}]}]}],
                       [{"v": 1, "kids": [{"kids": []}]}]),
+    "recursive-oneOf": ({"$defs": {"f": {"type": "object", "additionalProperties": False, "patternProperties": {
+        "^a": {"oneOf": [{"type": "number"}, {"$ref": "#/$defs/f"}, {"type": "object", "required": ["x"]}]}}}}, "$ref": "#/$defs/f"},
+        [{"a": 1, "ab": {"a": {}}}, {"a": {"x": 1}}, {"a": {"x": {}}}], [{"a": "s"}, {"b": 1}, {"a": [1]}]),
     "anchor": ({"$defs": {"x": {"$anchor": "pos", "minimum": 0}}, "items": {"$ref": "#pos"}}, [[0, 3]], [[-1]]),
     "boolean-schemas": ({"properties": {"a": False, "b": True}}, [{"b": [1]}], [{"a": 1}]),
 }
@@ -110,6 +113,7 @@ def test_keyword_semantics(name):
     # draft-04: boolean exclusiveMaximum, `definitions`, `id`, 1.0 is not an integer
     ({"$schema": "http://json-schema.org/draft-04/schema#", "id": "http://x/s", "maximum": 5, "exclusiveMaximum": True,
       "definitions": {"i": {"type": "integer"}}, "items": {"$ref": "#/definitions/i"}}, [[1, 2], 4], [6, 5, [1.0]]),
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer", "enum": [1, 2.5]}, [1], [1.0, 2.5]),
     # draft-07: $ref makes its siblings ignored; `dependencies`; array `items` + `additionalItems`
     ({"$schema": "http://json-schema.org/draft-07/schema#", "$ref": "#/definitions/s", "type": "integer",
       "definitions": {"s": {"type": "string"}}}, ["x"], [1]),
@@ -124,10 +128,21 @@ def test_keyword_semantics(name):
       "items": {"$recursiveRef": "#"}}, [1, [1, [2]]], [["a"]]),
     # draft-06: const exists, if does not
     ({"$schema": "http://json-schema.org/draft-06/schema#", "const": 1, "if": False}, [1], [2]),
-], ids=["draft4", "draft7-ref-siblings", "draft7-dependencies", "draft7-additionalItems", "2019-ref", "2019-recursive",
+], ids=["draft4", "draft4-integer-enum", "draft7-ref-siblings", "draft7-dependencies", "draft7-additionalItems", "2019-ref", "2019-recursive",
         "draft6"])
 def test_drafts(schema, valid, invalid):
     check(schema, valid, invalid)
+
+
+def test_dynamic_ref_follows_the_dynamic_scope():
+    generic = {"$id": "list", "type": "array", "items": {"$dynamicRef": "#items"},
+               "$defs": {"items": {"$dynamicAnchor": "items"}}}
+    strings = {"$id": "https://example.com/root", "$ref": "list",
+               "$defs": {"foo": {"$dynamicAnchor": "items", "type": "string"}, "list": generic}}
+    check(strings, [["a"], []], [[1], ["a", None]])
+    plain = {"$id": "https://example.com/plain", "$ref": "list", "$defs": {"list": generic,
+                                                                            "x": {"$dynamicAnchor": "items"}}}
+    check(plain, [[1, "a"]], ["a"])
 
 
 def test_draft_options():

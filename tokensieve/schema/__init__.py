@@ -6,16 +6,26 @@ exactly raises :class:`~tokensieve.UnsupportedFeatureError` naming the keyword a
 opts into the documented approximations instead). :func:`validate` checks an instance with jsonschema using the
 same ``pattern``/``format`` semantics.
 
-Documented departures (each rejects some valid texts, never accepts an invalid one):
+Documented departures (each rejects some valid texts, never accepts an invalid one; ``lenient`` aside):
 
-* numbers are written without an exponent (``1e5`` is rejected; ``100000`` accepted);
-* strings: lone-surrogate escapes (``"\\ud800"``) are rejected; every other JSON spelling is accepted;
+* numbers are written without an exponent (``1e5`` is rejected; ``100000`` accepted); this keeps ranges,
+  integrality and ``multipleOf`` exact and complementable;
+* strings: printable ASCII is written raw (``"\\u0041"`` is rejected) and lone-surrogate escapes are rejected;
+  every other JSON spelling is accepted, so ``json.dumps`` output is, with or without ``ensure_ascii``;
 * objects follow schema property order unless ``any_order=True``; keys outside the named properties come
   after the named ones and are not checked for duplicates among themselves;
-* formats: see ``tokensieve.schema._formats`` (unknown formats are ignored as annotations, or an error with
-  ``strict=True``);
+* formats: see ``tokensieve.schema._formats`` (enforced; unknown formats are ignored as annotations, or an
+  error with ``strict=True``);
 * ``indent`` layouts reject documents nested deeper than 48 levels;
-* a schema that accepts nothing compiles to a grammar with an empty language.
+* a schema that accepts nothing compiles to a grammar with an empty language (``tokensieve.compile`` then
+  raises GrammarError).
+
+Refused (UnsupportedFeatureError / LimitExceededError, never approximated unless ``lenient``): remote ``$ref``,
+``$dynamicRef``/``$recursiveRef`` that really resolve through the dynamic scope, lookaround/backreferences in
+``pattern``, ``uniqueItems`` over items that are not a small finite set of values, ``not``/overlapping ``oneOf``/
+``if`` over ``uniqueItems`` (its complement is not context-free) or over unevaluated* annotations that could not be
+tracked exactly, ``multipleOf`` needing a huge modulo automaton, ``maxLength`` combined with a pattern/format whose exact regex would be too large,
+``any_order`` objects with more than 10 named properties, and size/depth bounds.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import json
 
 from .._errors import LimitExceededError, SchemaError
 from ..grammar._ir import Grammar
-from ._compile import Compiler, load_schema, pick_draft
+from ._compile import Compiler, _Cycle, load_schema, pick_draft
 from ._emit import Emitter
 from ._validate import validate
 
@@ -55,8 +65,15 @@ def grammar_from_json_schema(schema, *, whitespace: str = "flexible", max_whites
     """
     value = load_schema(schema)
     d = pick_draft(value, draft, force_2020_12)
-    if separators is not None and (len(separators) != 2 or not all(isinstance(s, str) for s in separators)):
-        raise SchemaError("separators must be a pair of strings (item_separator, key_separator)")
+    if separators is not None:
+        seps = tuple(separators) if isinstance(separators, (tuple, list)) else ()
+        if len(seps) != 2 or not all(isinstance(x, str) for x in seps) or seps[0].strip(" \t\n\r") != "," \
+                or seps[1].strip(" \t\n\r") != ":":
+            raise ValueError("separators must be (item_separator, key_separator): ',' and ':' with optional "
+                             f"whitespace around them, got {separators!r}")
+    if indent is not None and not isinstance(indent, (int, str)) or isinstance(indent, str) and \
+            indent.strip(" \t"):
+        raise ValueError(f"indent must be an int or a string of spaces/tabs, got {indent!r}")
     try:
         compiler = Compiler(value, d, strict=strict, lenient=lenient)
         emitter = Emitter(compiler, whitespace=whitespace, max_whitespace=max_whitespace, indent=indent,
@@ -65,6 +82,8 @@ def grammar_from_json_schema(schema, *, whitespace: str = "flexible", max_whites
                                              "indent": indent, "separators": separators, "strict": strict,
                                              "any_order": any_order, "lenient": lenient}})
         return emitter.build(source)
+    except _Cycle as e:  # surface the plain public type
+        raise SchemaError(str(e).rsplit(" (at ", 1)[0], path=e.path) from None
     except RecursionError:
         # a backstop: every recursion here is bounded, but the bounds assume the default recursion limit
         raise LimitExceededError("schema nesting", "schema too deeply nested to compile") from None

@@ -92,10 +92,6 @@ def cs_contains(a: tuple, c: int) -> bool:
     return False
 
 
-def cs_size(a: tuple) -> int:
-    return sum(hi - lo + 1 for lo, hi in a)
-
-
 # ---------------------------------------------------------------------------------------------- AST
 def lit(charset: tuple):
     return ("s", charset) if charset else EMPTY
@@ -232,22 +228,6 @@ def nullable(x) -> bool:
                 for c in node[1]:
                     stack.append((c, False))
     return memo[id(x)]
-
-
-def ast_size(x, limit: int | None = None) -> int:
-    """Node count (iterative); stops counting past ``limit``."""
-    n, stack = 0, [x]
-    while stack:
-        node = stack.pop()
-        n += 1
-        if limit is not None and n > limit:
-            return n
-        t = node[0]
-        if t in ("c", "a"):
-            stack.extend(node[1])
-        elif t == "r":
-            stack.append(node[1])
-    return n
 
 
 def has_anchor(x) -> bool:
@@ -456,53 +436,6 @@ class DFA:
             else:
                 return False
         return self.accept[s]
-
-    def is_finite(self) -> bool:
-        """True when the (trimmed) automaton has no cycle."""
-        d = self.trim()
-        color = [0] * len(d.trans)
-        for root in range(len(d.trans)):
-            if color[root]:
-                continue
-            stack = [(root, 0)]
-            color[root] = 1
-            while stack:
-                s, i = stack.pop()
-                if i < len(d.trans[s]):
-                    stack.append((s, i + 1))
-                    t = d.trans[s][i][2]
-                    if color[t] == 1:
-                        return False
-                    if color[t] == 0:
-                        color[t] = 1
-                        stack.append((t, 0))
-                else:
-                    color[s] = 2
-        return True
-
-    def enumerate(self, limit: int) -> list[str] | None:
-        """All strings of a finite language in DFS order, or None if infinite or more than ``limit``."""
-        if not self.is_finite():
-            return None
-        d = self.trim()
-        if not d.trans or d.is_empty():
-            return []
-        out: list[str] = []
-        stack = [(0, "")]
-        while stack:
-            s, pre = stack.pop()
-            if d.accept[s]:
-                out.append(pre)
-                if len(out) > limit:
-                    return None
-            for lo, hi, t in reversed(d.trans[s]):
-                if hi - lo + 1 > limit:
-                    return None
-                for c in range(hi, lo - 1, -1):
-                    stack.append((t, pre + chr(c)))
-                    if len(stack) > 4 * limit + 64:
-                        return None
-        return out
 
     # ---- transformations ----
     def trim(self) -> "DFA":
@@ -819,8 +752,14 @@ def _eliminate(d: DFA):
     out: dict[int, dict[int, object]] = {s: {} for s in range(n + 2)}
     inn: dict[int, set] = {s: set() for s in range(n + 2)}
     size: dict[tuple, int] = {}
+    work = [0]
 
     def add(p, q, x, sz):
+        # total work is bounded too: large intermediate expressions make every later step slow
+        work[0] += sz
+        if work[0] > 8 * MAX_REGEX_NODES:
+            raise LimitExceededError("regex size", "converting a combined string/number constraint to a regular "
+                                     "expression takes too much work")
         old = out[p].get(q)
         if old is None:
             out[p][q] = x
@@ -846,7 +785,9 @@ def _eliminate(d: DFA):
     def cost(k):
         ins = len(inn[k]) - (1 if k in inn[k] else 0)
         outs = len(out[k]) - (1 if k in out[k] else 0)
-        return (ins * outs, ins + outs)
+        # ties: states far from the start first (minimize numbers states breadth-first), which turns counted
+        # chains into nested optionals that cat() merges into x{m,n} instead of a sum of prefixes
+        return (ins * outs, ins + outs, -k)
 
     heap = [(cost(k), k) for k in range(n)]
     heapq.heapify(heap)

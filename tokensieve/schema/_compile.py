@@ -18,26 +18,25 @@ import referencing
 import referencing.exceptions
 import referencing.jsonschema
 
-from .._errors import LimitExceededError, SchemaError, TokensieveError, UnsupportedFeatureError
+from .._errors import LimitExceededError, SchemaError, UnsupportedFeatureError
 from . import _automata as A
 from ._formats import format_lang
 from ._lang import Lang
 from ._numbers import ALL_NUMBERS, const_lang, integers, multiple_of_lang, number_text, range_lang, to_decimal
 from ._regex_ecma import pattern_lang
-from ._shape import (ALL, ANY_ARR, ANY_OBJ, FALSE, NONE, TRUE, And, ArrC, Const, Not, ObjC, Or, Shape, arr_and,
-                     canonical, const_value, lang_and, lang_or, obj_and, prune_subsumed)
-from ._strings import ALL_STRINGS, length_lang, literal_lang, restrict_length, string_lang
+from ._shape import (ALL, ANY_ARR, ANY_OBJ, FALSE, MAX_ALTERNATIVES, NONE, TRUE, And, ArrC, Const, Not, ObjC, Or,
+                     Shape, arr_and, canonical, const_value, lang_and, lang_or, obj_and, prune_subsumed)
+from ._strings import ALL_STRINGS, length_lang, restrict_length, string_lang
 
 __all__ = ["Compiler", "pick_draft", "load_schema", "pointer", "MAX_SCHEMA_NODES", "MAX_SCHEMA_DEPTH",
            "MAX_ENUM_VALUES", "MAX_NORMALIZE_DEPTH"]
 
 MAX_SCHEMA_NODES = 250_000
-MAX_SCHEMA_DEPTH = 200
+MAX_SCHEMA_DEPTH = 128
 MAX_ENUM_VALUES = 20_000
 MAX_NORMALIZE_DEPTH = 120
 MAX_ANNOTATED_BRANCHES = 4
-MAX_LENGTH_PRODUCT = 20_000
-MAX_SCHEMA_KEYS = 200_000
+MAX_LENGTH_PRODUCT = 3_000
 
 _VALIDATORS = {
     4: jsonschema.Draft4Validator,
@@ -124,17 +123,26 @@ def pick_draft(schema, draft=None, force_2020_12: bool = False) -> int:
     return 2020
 
 
-def _walk(schema) -> tuple[dict[int, str], dict[str, int], int, bool]:
-    """Pointers of every dict in the document, ``$dynamicAnchor`` name counts, ``$recursiveAnchor`` count and
-    whether unevaluated* keywords occur; enforces the size and depth limits (iteratively)."""
-    pointers: dict[int, str] = {}
-    dyn: dict[str, int] = {}
-    rec = 0
-    uneval = False
+class _DocInfo:
+    """What one pass over the document learns: pointers, resources and their ``$dynamicAnchor``s."""
+
+    def __init__(self):
+        self.pointers: dict[int, str] = {}
+        self.dynamic_anchors: dict[str, int] = {}  # name -> number of definitions
+        self.recursive_anchors = 0
+        self.uses_unevaluated = False
+        self.resource_of: dict[int, int] = {}  # id(schema) -> id(enclosing resource root)
+        self.resource_anchors: dict[int, dict[str, dict]] = {}  # id(resource root) -> name -> anchor schema
+
+
+def _walk(schema) -> _DocInfo:
+    """One iterative pass over the document; enforces the size and depth limits."""
+    info = _DocInfo()
+    pointers, dyn = info.pointers, info.dynamic_anchors
     count = 0
-    stack = [(schema, "", 0)]
+    stack = [(schema, "", 0, id(schema))]
     while stack:
-        x, path, depth = stack.pop()
+        x, path, depth, resource = stack.pop()
         count += 1
         if count > MAX_SCHEMA_NODES:
             raise LimitExceededError("schema size", f"more than {MAX_SCHEMA_NODES} JSON values in the schema")
@@ -142,21 +150,25 @@ def _walk(schema) -> tuple[dict[int, str], dict[str, int], int, bool]:
             raise LimitExceededError("schema depth", f"schema nested deeper than {MAX_SCHEMA_DEPTH} at {path}")
         if isinstance(x, dict):
             pointers.setdefault(id(x), path)
+            if isinstance(x.get("$id"), str) and not x["$id"].startswith("#"):
+                resource = id(x)
+            info.resource_of.setdefault(id(x), resource)
             a = x.get("$dynamicAnchor")
             if isinstance(a, str):
                 dyn[a] = dyn.get(a, 0) + 1
+                info.resource_anchors.setdefault(resource, {}).setdefault(a, x)
             if x.get("$recursiveAnchor") is True:
-                rec += 1
+                info.recursive_anchors += 1
             if "unevaluatedProperties" in x or "unevaluatedItems" in x:
-                uneval = True
+                info.uses_unevaluated = True
             for k, v in x.items():
                 if isinstance(v, (dict, list)):
-                    stack.append((v, path + pointer(k), depth + 1))
+                    stack.append((v, path + pointer(k), depth + 1, resource))
         elif isinstance(x, list):
             for i, v in enumerate(x):
                 if isinstance(v, (dict, list)):
-                    stack.append((v, path + pointer(i), depth + 1))
-    return pointers, dyn, rec, uneval
+                    stack.append((v, path + pointer(i), depth + 1, resource))
+    return info
 
 
 def check_schema(schema, draft: int) -> None:
@@ -226,6 +238,12 @@ def _names_complement(names) -> Lang:
     return _names_complement_cached(names)
 
 
+class _Cycle(SchemaError):
+    """A node was needed while being normalised. At the same instance location that is a reference cycle
+    without a base case; eager look-ahead into child locations (disjointness, emptiness, enum membership)
+    catches it, because there it only means "this is a recursive schema"."""
+
+
 class Compiler:
     """Normalises the nodes of one schema document; see the module docstring."""
 
@@ -234,7 +252,16 @@ class Compiler:
         self.draft = draft
         self.strict = strict
         self.lenient = lenient
-        self.pointers, self.dynamic_anchors, self.recursive_anchors, self.uses_unevaluated = _walk(schema)
+        self.doc = _walk(schema)
+        self.pointers = self.doc.pointers
+        self.dynamic_anchors = self.doc.dynamic_anchors
+        self.recursive_anchors = self.doc.recursive_anchors
+        self.uses_unevaluated = self.doc.uses_unevaluated
+        # $dynamicAnchor names defined more than once: their $dynamicRefs depend on the dynamic scope, so nodes
+        # are keyed by the bindings of those names (the outermost resource entered on the way that defines them)
+        self.ambiguous = ({n for n, c in self.dynamic_anchors.items() if c > 1} if draft == 2020 else set())
+        self.cur_bindings: tuple = ()
+        self.anchor_resolvers: dict[int, object] = {}
         check_schema(schema, draft)
         self.spec = _SPECS[draft]
         self.validator_keywords = set(_VALIDATORS[draft].VALIDATORS)
@@ -263,11 +290,30 @@ class Compiler:
             return FALSE
         if not isinstance(schema, dict):
             raise SchemaError(f"a schema must be an object or a boolean, got {type(schema).__name__}", path=path)
-        key = ("raw", id(schema))
+        sub = resolver.in_subresource(self.spec.create_resource(schema)) if enter else resolver
+        bindings = self.cur_bindings
+        if self.ambiguous:
+            bindings = self._enter(self.doc.resource_of.get(id(schema)), bindings, sub)
+            key = ("raw", id(schema), bindings)
+        else:
+            key = ("raw", id(schema))
         if key not in self.raw:
-            sub = resolver.in_subresource(self.spec.create_resource(schema)) if enter else resolver
-            self.raw[key] = (schema, sub, path)
+            self.raw[key] = (schema, sub, path, bindings)
         return key
+
+    def _enter(self, resource, bindings: tuple, resolver) -> tuple:
+        """Bindings after entering ``resource`` (outermost definitions win, so existing names stay)."""
+        anchors = self.doc.resource_anchors.get(resource)
+        if not anchors:
+            return bindings
+        bound = dict(bindings)
+        changed = False
+        for name, anchor in anchors.items():
+            if name in self.ambiguous and name not in bound:
+                bound[name] = id(anchor)
+                self.anchor_resolvers.setdefault(id(anchor), (anchor, resolver))
+                changed = True
+        return tuple(sorted(bound.items())) if changed else bindings
 
     def path_of(self, key) -> str:
         info = self.raw.get(key)
@@ -297,8 +343,8 @@ class Compiler:
         if s is not None:
             return s
         if key in self.in_progress:
-            raise SchemaError("circular reference with no base case: the schema refers to itself at the same "
-                              "instance location", path=self.path_of(key) if key[0] == "raw" else "")
+            raise _Cycle("circular reference with no base case: the schema refers to itself at the same "
+                         "instance location", path=self.path_of(key) if key[0] == "raw" else "")
         if self.depth >= MAX_NORMALIZE_DEPTH:
             raise LimitExceededError("schema nesting", f"more than {MAX_NORMALIZE_DEPTH} nested in-place "
                                      "applicators ($ref/allOf/anyOf/... chains)")
@@ -346,11 +392,17 @@ class Compiler:
                 return self.shape_of_values(vals, exact=exact)
             fin, other = (a, b) if a.finite is not None else (b, a)
             vals = [v for v in fin.finite if self.member(v, other)]
-            return self.shape_of_values(vals, exact=exact and fin.exact, annotations=other)
+            out = self.shape_of_values(vals, exact=exact and fin.exact, annotations=other)
+            if self.draft == 4 and out.num is not None and other.num is not None:
+                # draft-4 integers are not value-closed ("1.0" is a float there): keep only texts both allow
+                out = out.replace(num=out.num & other.num)
+            return out
         arrs = [arr_and(x, y) for x in a.arrs for y in b.arrs]
         objs = [obj_and(x, y) for x in a.objs for y in b.objs]
         self._check_alternatives(len(arrs))
         self._check_alternatives(len(objs))
+        if len(objs) > 8:
+            objs = self._drop_empty_objects(objs)
         return Shape(a.null and b.null, a.bools & b.bools, lang_and(a.num, b.num), lang_and(a.str, b.str),
                      arrs, objs, None, exact)
 
@@ -382,18 +434,36 @@ class Compiler:
             comp = self._obj_complement(o)
             self._check_alternatives(len(objs) * len(comp))
             objs = [y for y in (obj_and(x, c) for x in objs for c in comp) if not y.trivially_empty()]
-            objs = prune_subsumed(objs, "obj")
+            objs = prune_subsumed(self._drop_empty_objects(objs) if len(objs) > 8 else objs, "obj")
         return Shape(not s.null, frozenset((True, False)) - s.bools,
                      ALL_NUMBERS if s.num is None else s.num.complement(),
                      ALL_STRINGS if s.str is None else s.str.complement(), arrs, objs, None, True)
 
+    def _drop_empty_objects(self, objs: list) -> list:
+        """Drop alternatives whose required property has a provably empty value (e.g. ``enum`` ∩ ``not enum``):
+        DNF products are dominated by such contradictions. Values that cannot be decided cheaply are kept."""
+        out = []
+        for o in objs:
+            empty = False
+            for r in o.required:
+                v = o.value_for(r)
+                if v[0] == "and" and self.depth < MAX_NORMALIZE_DEPTH // 2:
+                    try:
+                        empty = self.norm(v).is_empty()
+                    except (UnsupportedFeatureError, LimitExceededError, SchemaError):  # incl. _Cycle
+                        empty = False
+                    if empty:
+                        break
+            if not empty:
+                out.append(o)
+        return out
+
     @staticmethod
     def _check_alternatives(n: int) -> None:
-        from ._shape import MAX_ALTERNATIVES
-
+        # intermediate products may exceed the per-shape bound before pruning; 4x leaves room for that
         if n > 4 * MAX_ALTERNATIVES:
-            raise LimitExceededError("schema alternatives", f"negation expands to more than {MAX_ALTERNATIVES} "
-                                     "alternatives")
+            raise LimitExceededError("schema alternatives", f"intersection/negation expands to more than "
+                                     f"{4 * MAX_ALTERNATIVES} array/object alternatives")
 
     @staticmethod
     def _arr_complement(a: ArrC, path: str) -> list[ArrC]:
@@ -424,11 +494,12 @@ class Compiler:
             out.append(ObjC(max=o.min - 1))
         if o.max is not None:
             out.append(ObjC(min=o.max + 1))
-        for r in o.required:
-            out.append(ObjC(names=((r, FALSE),)))
         by_name: dict[str, list] = {}
         for n, v in o.names:
             by_name.setdefault(n, []).append(v)
+        for r in o.required:
+            # not (r present and r's value in v)  ==  "if r is present, its value is outside v" (one alternative)
+            out.append(ObjC(names=((r, Not(And(*by_name.pop(r, ())))),)))
         for n, vs in by_name.items():
             v = And(*vs)
             if v != TRUE:
@@ -523,7 +594,13 @@ class Compiler:
             return True
         if key == FALSE:
             return False
-        return self.member(value, self.norm(key))
+        try:
+            shape = self.norm(key)
+        except _Cycle:
+            raise UnsupportedFeatureError("enum", "an enum/const value nested inside a recursive schema that "
+                                          "refers back to the location being compiled",
+                                          path=self.path_of(key) if key[0] == "raw" else "") from None
+        return self.member(value, shape)
 
     def _member_arr(self, v: list, a: ArrC) -> bool:
         n = len(v)
@@ -579,7 +656,10 @@ class Compiler:
             return True
         if p == TRUE or q == TRUE or budget <= 0:
             return False
-        return self.disjoint(self.norm(p), self.norm(q), budget - 1)
+        try:
+            return self.disjoint(self.norm(p), self.norm(q), budget - 1)
+        except _Cycle:
+            return False  # a recursive child still being compiled: not provably disjoint
 
     def _arr_disjoint(self, x: ArrC, y: ArrC, budget: int) -> bool:
         if arr_and(x, y).trivially_empty():
@@ -600,7 +680,14 @@ class Compiler:
 
     # ------------------------------------------------------------------ raw schemas
     def _norm_raw(self, key) -> Shape:
-        schema, resolver, path = self.raw[key]
+        schema, resolver, path, bindings = self.raw[key]
+        saved, self.cur_bindings = self.cur_bindings, bindings
+        try:
+            return self._norm_raw_in_scope(schema, resolver, path)
+        finally:
+            self.cur_bindings = saved
+
+    def _norm_raw_in_scope(self, schema, resolver, path) -> Shape:
         d = self.draft
         if "$ref" in schema and d <= 7:  # before 2019-09, $ref makes its siblings ignored
             _, target = self._ref(schema["$ref"], resolver, path + "/$ref")
@@ -630,6 +717,13 @@ class Compiler:
         return shape
 
     def _applicator(self, kw: str):
+        table = self.__dict__.get("_applicators")
+        if table is None:
+            table = self._applicators = self._applicator_table()
+        return table.get(kw)
+
+    def _applicator_table(self) -> dict:
+        """In-place keywords of this draft (type-specific ones are grouped in the _local_* methods)."""
         d = self.draft
         table = {
             "type": self._type, "enum": self._enum, "allOf": self._all_of, "anyOf": self._any_of,
@@ -648,7 +742,7 @@ class Compiler:
             table["$recursiveRef"] = self._recursive_ref
         if d == 2020:
             table["$dynamicRef"] = self._dynamic_ref
-        return table.get(kw)
+        return table
 
     # ---- type, enum, const
     def _type(self, val, schema, resolver, path):
@@ -748,20 +842,23 @@ class Compiler:
         shapes = [self.norm(k) for k in keys]
         if len(shapes) == 1:
             return shapes[0]
-        disjoint = all(self.disjoint(shapes[i], shapes[j]) for i in range(len(shapes))
-                       for j in range(i + 1, len(shapes)))
+        n = len(shapes)
+        apart = {(i, j) for i in range(n) for j in range(i + 1, n) if self.disjoint(shapes[i], shapes[j])}
         s = NONE
-        if disjoint:
+        if len(apart) == n * (n - 1) // 2:
             for x in shapes:
                 s = self.or_(s, x)
             return s
         try:
-            comps = [self.complement(x, path + "/oneOf") for x in shapes]
+            # exactly one: branch i and no other; a branch provably disjoint from i needs no complement there
+            comps: dict[int, Shape] = {}
             for i, x in enumerate(shapes):
                 part = x
-                for j, c in enumerate(comps):
-                    if j != i:
-                        part = self.and_(part, c)
+                for j in range(n):
+                    if j != i and (min(i, j), max(i, j)) not in apart:
+                        if j not in comps:
+                            comps[j] = self.complement(shapes[j], path + "/oneOf")
+                        part = self.and_(part, comps[j])
                 s = self.or_(s, part)
             return s
         except UnsupportedFeatureError as e:
@@ -804,11 +901,14 @@ class Compiler:
     def _dynamic_ref(self, val, schema, resolver, path):
         contents, target = self._ref(val, resolver, path + "/$dynamicRef", "$dynamicRef")
         frag = val.partition("#")[2]
-        if isinstance(contents, dict) and frag and contents.get("$dynamicAnchor") == frag \
-                and self.dynamic_anchors.get(frag, 0) > 1:
-            raise UnsupportedFeatureError("$dynamicRef", f"{val!r} resolves through the dynamic scope among "
-                                          f"{self.dynamic_anchors[frag]} $dynamicAnchor {frag!r} definitions",
-                                          path=path + "/$dynamicRef")
+        if isinstance(contents, dict) and frag and contents.get("$dynamicAnchor") == frag and frag in self.ambiguous:
+            # the outermost resource in the dynamic scope that defines the anchor wins
+            bound = dict(self.cur_bindings).get(frag)
+            if bound is not None:
+                anchor, anchor_resolver = self.anchor_resolvers[bound]
+                resolved = anchor_resolver.lookup("#" + frag)
+                target = self.node(resolved.contents, resolved.resolver, self.pointers.get(bound, path),
+                                   enter=False)
         return self.norm(target)
 
     def _recursive_ref(self, val, schema, resolver, path):

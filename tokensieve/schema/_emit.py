@@ -48,6 +48,8 @@ class Layout:
         self.fixed = indent is not None or separators is not None
         if whitespace not in ("flexible", "compact"):
             raise ValueError(f"whitespace must be 'flexible' or 'compact', got {whitespace!r}")
+        if not isinstance(max_whitespace, int) or max_whitespace < 0:
+            raise ValueError(f"max_whitespace must be a non-negative int, got {max_whitespace!r}")
         if isinstance(indent, int) and not isinstance(indent, bool):
             indent = " " * max(indent, 0)
         self.indent = indent
@@ -124,7 +126,7 @@ class Emitter:
         self.lenient = lenient
         self.values: dict[tuple, int] = {}
         self.queue: deque = deque()
-        self.term_cache: dict[int, int] = {}
+        self.term_cache: dict[int, tuple] = {}
         self.key_cache: dict[str, int] = {}
         self.t_null = self.b.terminal("null", "NULL")
         self.t_true = self.b.terminal("true", "TRUE")
@@ -171,19 +173,19 @@ class Emitter:
         return nt
 
     def terminal_for(self, lang, kind: str) -> int:
-        t = self.term_cache.get(id(lang))
-        if t is None:
-            if kind == "string":
-                regex = json_string_regex(lang)
-            else:
-                regex = A.to_regex(lang.ast(), A.plain_set)
-            self.term_chars += len(regex)
-            if self.term_chars > MAX_TERMINAL_CHARS:
-                raise LimitExceededError("grammar size", f"terminal regexes exceed {MAX_TERMINAL_CHARS} characters")
-            t = self.b.terminal(regex, f"{'STRING' if kind == 'string' else 'NUMBER'}{len(self.term_cache)}")
-            self.term_cache[id(lang)] = t
-            self._keep_alive = getattr(self, "_keep_alive", [])
-            self._keep_alive.append(lang)  # id() keys stay valid only while the Lang lives
+        """The terminal of a number/string language (cached per Lang object, which the cache keeps alive)."""
+        hit = self.term_cache.get(id(lang))
+        if hit is not None:
+            return hit[1]
+        if kind == "string":
+            regex = json_string_regex(lang)
+        else:
+            regex = A.to_regex(lang.ast(), A.plain_set)
+        self.term_chars += len(regex)
+        if self.term_chars > MAX_TERMINAL_CHARS:
+            raise LimitExceededError("grammar size", f"terminal regexes exceed {MAX_TERMINAL_CHARS} characters")
+        t = self.b.terminal(regex, f"{'STRING' if kind == 'string' else 'NUMBER'}{len(self.term_cache)}")
+        self.term_cache[id(lang)] = (lang, t)
         return t
 
     def key_terminal(self, name: str) -> int:

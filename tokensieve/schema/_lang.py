@@ -52,11 +52,6 @@ class Lang:
             return text not in self.co_names
         return self.dfa().matches(text)
 
-    def finite_strings(self, limit: int) -> list[str] | None:
-        if self.is_all:
-            return None
-        return self.dfa().enumerate(limit)
-
     # ---- algebra ----
     def _root(self) -> "Lang":
         return self if self.universe is None else self.universe
@@ -87,9 +82,3 @@ class Lang:
         if self.is_all:
             return Lang(ast=A.EMPTY, universe=root)
         return root - self
-
-    def same_as(self, other: "Lang") -> bool:
-        """Language equality (via symmetric difference)."""
-        if self.is_all and other.is_all:
-            return True
-        return (self - other).is_empty() and (other - self).is_empty()

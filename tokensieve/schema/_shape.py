@@ -46,6 +46,12 @@ def _flatten(kind: str, absorbing, neutral, keys):
         return neutral
     if len(flat) == 1:
         return next(iter(flat))
+    # cheap exact contradictions/tautologies: x with not-x, and two different consts
+    for k in flat:
+        if k[0] == "not" and k[1] in flat:
+            return absorbing
+    if kind == "and" and sum(1 for k in flat if k[0] == "const") > 1:
+        return FALSE
     return (kind, tuple(flat))
 
 

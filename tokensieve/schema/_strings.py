@@ -22,7 +22,7 @@ from functools import lru_cache
 from . import _automata as A
 from ._lang import Lang
 
-__all__ = ["SIGMA", "ALL_STRINGS", "string_lang", "literal_lang", "json_string_regex", "length_lang",
+__all__ = ["SIGMA", "ALL_STRINGS", "string_lang", "json_string_regex", "length_lang",
            "restrict_length", "unit_regex"]
 
 SIGMA = A.lit(A.UNIVERSE)
@@ -39,10 +39,6 @@ _ASTRAL = ((0x10000, A.MAX_CP),)
 def string_lang(ast) -> Lang:
     """A Lang of decoded strings from an anchor-free AST."""
     return Lang(ast=ast, universe=ALL_STRINGS)
-
-
-def literal_lang(text: str) -> Lang:
-    return string_lang(A.string(text))
 
 
 def length_lang(lo: int, hi: int | None) -> Lang:
