@@ -148,6 +148,7 @@ class GrammarBuilder:
         self._nt_by_name: dict[str, int] = {}
         self.rules: list[Rule] = []
         self.ignore: list[int] = []
+        self._fresh_count: dict[str, int] = {}
 
     def terminal(self, regex: str, name: str | None = None) -> int:
         """Symbol code for a terminal; terminals with the same regex are shared."""
@@ -172,10 +173,13 @@ class GrammarBuilder:
 
     def fresh(self, hint: str) -> int:
         """A new nonterminal with a unique name derived from ``hint``."""
-        name, k = hint, 1
+        # a counter per hint keeps this constant-time on grammars with thousands of fresh symbols
+        k = self._fresh_count.get(hint, 1)
+        name = hint if k == 1 else f"{hint}_{k}"
         while name in self._nt_by_name:
             k += 1
             name = f"{hint}_{k}"
+        self._fresh_count[hint] = k + 1
         return self.nonterminal(name)
 
     def rule(self, lhs: int, body) -> None:
