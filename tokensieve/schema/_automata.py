@@ -13,6 +13,7 @@ A charset is a sorted tuple of disjoint, non-adjacent inclusive ``(lo, hi)`` cod
 from __future__ import annotations
 
 from .._errors import LimitExceededError
+from ..automata._charset import normalize as cs_norm  # sort and merge ranges
 
 MAX_DFA_STATES = 20_000
 MAX_NFA_STATES = 400_000
@@ -29,20 +30,6 @@ UNIVERSE = ((0, 0xD7FF), (0xE000, MAX_CP))
 
 
 # ---------------------------------------------------------------------------------------------- charsets
-def cs_norm(ranges) -> tuple:
-    """Sort, merge overlapping/adjacent ranges."""
-    out: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if lo > hi:
-            continue
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1][1] = hi
-        else:
-            out.append([lo, hi])
-    return tuple((a, b) for a, b in out)
-
-
 def cs_chars(text: str) -> tuple:
     return cs_norm((ord(c), ord(c)) for c in text)
 
