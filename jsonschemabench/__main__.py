@@ -3,6 +3,7 @@
     python -m jsonschemabench run --engine tokensieve,llguidance,xgrammar,none --subset paper --limit 25
     python -m jsonschemabench compile-coverage --engine tokensieve,llguidance,xgrammar --data DIR
     python -m jsonschemabench maskbench --engines tokensieve,llguidance,xgrammar --tokenizer smollm2,cl100k --sample 100
+    python -m jsonschemabench maskdiff --peer llguidance --layout flexible --tokenizer smollm2 --sample 40
     python -m jsonschemabench report results.jsonl [more.jsonl ...] --out-dir DIR
 
 Every command is resumable (records already in ``--out`` are skipped), runs schemas in isolated workers with time
@@ -99,6 +100,21 @@ def _parser() -> argparse.ArgumentParser:
     common(p, data_default=default_maskbench_dir(), subset_default="all", out_default="maskbench.jsonl",
            timeout_flag="--timeout", timeout_default=60.0, memory_default=8192)
 
+    p = sub.add_parser("maskdiff", help="tokensieve's masks against a peer's, bit for bit, along MaskBench's "
+                                         "valid instances; differences classified and checked by an oracle")
+    p.add_argument("--peer", "--diff", dest="peer", choices=("llguidance",), default="llguidance",
+                   help="the engine to compare with (default llguidance)")
+    p.add_argument("--layout", choices=("flexible", "dumps", "compact"), default="flexible",
+                   help="whitespace policy set on both engines: flexible (1..32 whitespace characters around "
+                        "structural characters; default), dumps (exactly json.dumps's ', ' and ': '), compact")
+    p.add_argument("--llg-forcing", action="store_true",
+                   help="keep llguidance's forced-token masks (only the canonical token where bytes are forced); "
+                        "by default its no_forcing testing switch is on so both masks are the grammar's")
+    p.add_argument("--tokenizer", type=_engines, default=["smollm2"], help="comma list: smollm2, cl100k, a path")
+    p.add_argument("--sample", type=int, default=None, help="schemas per subset (seeded shuffle; default all)")
+    common(p, data_default=default_maskbench_dir(), subset_default="all", out_default="maskdiff.jsonl",
+           timeout_flag="--timeout", timeout_default=60.0, memory_default=8192)
+
     p = sub.add_parser("report", help="markdown + CSV tables and PNG plots from results files")
     p.add_argument("inputs", type=Path, nargs="+", help="JSONL results files")
     p.add_argument("--out-dir", type=Path, default=Path("report"), help="where to write (default ./report)")
@@ -164,6 +180,14 @@ def _dispatch(args) -> int:
                                 seed=args.seed, tokenizer=args.tokenizer, timeout_s=args.timeout, memory_mb=memory,
                                 out=args.out, resume=not args.no_resume, options=options,
                                 progress=not args.no_progress)
+    if args.command == "maskdiff":
+        from ._maskdiff import run_maskdiff
+
+        return run_maskdiff(peer=args.peer, data=args.data, subset=args.subset, sample=args.sample,
+                            seed=args.seed if args.seed is not None else 0, tokenizers=args.tokenizer,
+                            layout=args.layout, forcing=args.llg_forcing, timeout_s=args.timeout, memory_mb=memory,
+                            out=args.out, resume=not args.no_resume, schema_options=args.schema_options,
+                            progress=not args.no_progress)
     from ._maskbench import run_maskbench
 
     return run_maskbench(engines=args.engine, data=args.data, subset=args.subset, sample=args.sample,

@@ -243,7 +243,12 @@ class _LlgMatcher:
 
 
 class LlguidanceEngine(Engine):
-    """llguidance ``LLMatcher`` with its JSON compiler's defaults."""
+    """llguidance ``LLMatcher`` with its JSON compiler's defaults.
+
+    Options (all off by default): ``json_options``, a ``JsonCompileOptions`` dict applied as overrides (after
+    the schema's own ``x-guidance``); ``no_forcing``, llguidance's testing switch that masks by the grammar alone
+    instead of allowing only the canonical token where the grammar forces bytes.
+    """
 
     name = "llguidance"
     modules = ("llguidance",)
@@ -263,7 +268,13 @@ class LlguidanceEngine(Engine):
     def compile(self, schema):
         import llguidance
 
-        grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema))
+        grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema),
+                                                                overrides=self.options.get("json_options"))
+        if self.options.get("no_forcing"):
+            # lexer options set by any grammar of the set apply to all; a second, unreferenced grammar carries it
+            top = json.loads(grammar)
+            top["grammars"].append({"name": "options", "lark_grammar": '%llguidance {"no_forcing": true}\nstart: ""\n'})
+            grammar = json.dumps(top)
         m = llguidance.LLMatcher(self.tok, grammar, log_level=0)
         if m.is_error():
             raise EngineRejected(m.get_error())

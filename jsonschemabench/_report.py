@@ -1,6 +1,7 @@
 """Tables (markdown and CSV) and plots (PNG, with matplotlib when installed) from results files.
 
-Three record kinds: ``run`` (generation), ``compile`` (compile-coverage), ``maskbench``. Subset order follows
+Four record kinds: ``run`` (generation), ``compile`` (compile-coverage), ``maskbench``, ``maskdiff`` (the mask
+differential against llguidance). Subset order follows
 the paper; engines keep the order they first appear in.
 """
 
@@ -16,7 +17,7 @@ from typing import Iterable
 from . import _metrics as M
 from ._data import ALL_SUBSETS
 
-__all__ = ["coverage_table", "maskbench_table", "render_report", "run_tables"]
+__all__ = ["coverage_table", "maskbench_table", "maskdiff_table", "render_report", "run_tables"]
 
 FAILED = ("unsupported", "error", "timeout", "crash", "oom", "invalid_schema_file")
 
@@ -255,6 +256,87 @@ def maskbench_table(recs: list[dict], ref: str = "llguidance") -> tuple[str, str
     return "\n\n".join(parts), _csv(csv_header, csv_rows)
 
 
+# ------------------------------------------------------------------------------------------- maskdiff
+
+def _cell(text: str) -> str:
+    # one table cell on one line: no raw newline, pipe or backtick
+    return text.replace("\n", "\\n").replace("\r", "\\r").replace("|", "\\|").replace("`", "'")
+
+
+def _refused(recs: list[dict]) -> str:
+    # valid instances whose walk stopped on a token one engine (or both) refused, by who refused
+    by = Counter("+".join(x["refused_by"]) for r in recs for x in r.get("refusals", []))
+    total = sum(r.get("n_refusals", 0) for r in recs)
+    return f"{total} ({', '.join(f'{k} {v}' for k, v in sorted(by.items()))})" if total else "0"
+
+
+def maskdiff_table(recs: list[dict], max_findings: int = 30) -> str:
+    """Markdown summary of ``maskdiff`` records: per subset (compile outcomes, masks compared/equal/unexplained,
+    EOS at the end), per deviation class (masks, sampled tokens, oracle verdicts, who deviates), and the
+    unexplained findings with their repro (schema, prefix, token, the oracle's witness)."""
+    from ._maskdiff_classify import DOCUMENTED
+
+    by_subset: dict[str, list[dict]] = defaultdict(list)
+    for r in recs:
+        by_subset[r.get("subset", "?")].append(r)
+    header = ["subset", "schemas", "both compile", "tokensieve only", "llguidance only", "neither", "failed",
+              "masks compared", "masks equal", "equal %", "masks unexplained", "EOS at end both/walked",
+              "instances refused (by)"]
+    rows = []
+
+    def row(name, rr):
+        ok = [r for r in rr if r.get("status") == "ok"]
+        comp = Counter((r["compile"].get("tokensieve") == "ok", r["compile"].get("llguidance") == "ok") for r in ok)
+        both = [r for r in ok if r.get("both_compile")]
+        n = sum(r.get("masks_compared", 0) for r in both)
+        eq = sum(r.get("masks_equal", 0) for r in both)
+        return [name, len(rr), comp[(True, True)], comp[(True, False)], comp[(False, True)], comp[(False, False)],
+                len(rr) - len(ok), n, eq, _f(100 * eq / n if n else None, 1),
+                sum(r.get("masks_unexplained", 0) for r in both),
+                f"{sum(r.get('end_eos', {}).get('both', 0) for r in both)}/{sum(r.get('walked', 0) for r in both)}",
+                _refused(both)]
+
+    for sub in _subset_order(by_subset):
+        rows.append(row(sub, by_subset[sub]))
+    if len(by_subset) > 1:
+        rows.append(row("all", recs))
+    parts = [_md(header, rows)]
+    both = [r for r in recs if r.get("status") == "ok" and r.get("both_compile")]
+    masks, tokens, schemas = Counter(), Counter(), Counter()
+    verdicts: dict[str, Counter] = defaultdict(Counter)
+    for r in both:
+        masks.update(r.get("mask_classes", {}))
+        tokens.update(r.get("token_classes", {}))
+        schemas.update(r.get("mask_classes", {}).keys())
+        for k, v in r.get("verdicts", {}).items():
+            verdicts[k].update(v)
+    crow = []
+    for key, n in masks.most_common():
+        side, cls = key.split(":", 1)
+        doc = DOCUMENTED.get((cls, side))
+        v = verdicts.get(key, Counter())
+        crow.append([side, cls, n, tokens.get(key, "–"), schemas[key],
+                     f"{v['valid']}/{v['invalid']}/{v['unknown']}",
+                     f"{doc[0]}: {doc[1]}" if doc else "**unexplained**"])
+    if crow:
+        parts.append("Differing masks by class (a mask can have several; tokens are a per-mask sample):\n\n" + _md(
+            ["allowed only by", "class", "masks", "tokens", "schemas", "oracle valid/invalid/unknown",
+             "documented deviation"], crow))
+    findings = [(r["schema"], u) for r in both for u in r.get("unexplained", [])]
+    if findings:
+        frows = [[f"`{name}`", u["side"], u["class"], f"test {u['test']} step {u['step']}",
+                  f"`{_cell(u['prefix'][-60:])}`", f"`{_cell(repr(u['token'][1]))}` ({u['token'][0]})",
+                  u["verdict"], u.get("finding", ""), _cell((u.get("reason") or "")[:120])]
+                 for name, u in findings[:max_findings]]
+        parts.append(f"Unexplained judgements ({len(findings)}; first {len(frows)}):\n\n" + _md(
+            ["schema", "allowed only by", "class", "where", "prefix (tail)", "token", "oracle", "finding",
+             "oracle's reason"], frows))
+    failed = Counter(r.get("status") for r in recs if r.get("status") != "ok")
+    if failed:
+        parts.append("Not run to the end: " + ", ".join(f"{k} {v}" for k, v in sorted(failed.items())) + ".")
+    return "\n\n".join(parts)
+
+
 # ------------------------------------------------------------------------------------------- plots
 
 def _plt():
@@ -391,6 +473,7 @@ def render_report(records: list[dict], out_dir: Path | None, plots: bool = True)
     runs = [r for r in records if r.get("kind") == "run"]
     comp = [r for r in records if r.get("kind") == "compile"]
     mb = [r for r in records if r.get("kind") == "maskbench"]
+    md_recs = [r for r in records if r.get("kind") == "maskdiff"]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     if runs:
@@ -423,6 +506,10 @@ def render_report(records: list[dict], out_dir: Path | None, plots: bool = True)
                 files[-1].write_text(csv_text)
                 if plots:
                     files += plot_maskbench(rr, out_dir)
+    for key in sorted({(str(r.get("tokenizer")), str(r.get("layout")), bool(r.get("forcing"))) for r in md_recs}):
+        rr = [r for r in md_recs if (str(r.get("tokenizer")), str(r.get("layout")), bool(r.get("forcing"))) == key]
+        parts += [f"## Mask differential vs llguidance (tokenizer {key[0]}, layout {key[1]}, llguidance forcing "
+                  f"{'on' if key[2] else 'off'})", maskdiff_table(rr)]
     if not parts:
         parts.append("No records.")
     text = "\n\n".join(parts) + "\n"

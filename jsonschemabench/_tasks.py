@@ -14,7 +14,7 @@ import numpy as np
 from ._data import SchemaItem, load_maskbench
 from ._engines import classify_error
 
-__all__ = ["compile_only", "maskbench"]
+__all__ = ["compile_only", "maskbench", "maskdiff"]
 
 
 def _first_mask(engine: Any, schema: Any) -> tuple[Any, Any, np.ndarray, float]:
@@ -148,3 +148,11 @@ def _compare(twin, bm, twin_bm, out, test_no, pos) -> None:
             diff = np.flatnonzero(np.unpackbits((bm ^ twin_bm).view(np.uint8), bitorder="little"))
             out["twin_first_mismatch"] = {"test": test_no, "token_index": pos, "differing_tokens": diff[:20].tolist(),
                                           "n_differing": int(diff.size)}
+
+
+def maskdiff(task: dict, engine: Any, bundle: Any) -> dict:
+    """The tokensieve/llguidance mask differential on one MaskBench file (``engine`` is a
+    :class:`~jsonschemabench._maskdiff.DiffPair`); see :func:`jsonschemabench._maskdiff.diff_record`."""
+    from ._maskdiff import run_diff_task
+
+    return run_diff_task(task, engine, bundle)

@@ -154,3 +154,69 @@ def test_error_messages_are_readable():
     with pytest.raises(UnsupportedFeatureError) as e:
         grammar_from_json_schema(json.dumps({"properties": {"x": {"pattern": "a(?!b)"}}}))
     assert "lookahead" in str(e.value) and "/properties/x/pattern" in str(e.value)
+
+
+# ---- the issue's bad inputs, literally: each a typed error well inside a time bound
+
+def _deep_text(depth: int) -> str:
+    return '{"items": ' * depth + "{}" + "}" * depth
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _nested(1000, "items"),
+    lambda: _deep_text(1000),
+    lambda: _deep_text(100_000),  # deeper than json's C decoder recurses
+    lambda: '{"enum": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+], ids=["dict-1000", "text-1000", "text-100000", "enum-value-100000"])
+def test_thousand_deep_nesting_is_a_typed_limit(make):
+    with pytest.raises(LimitExceededError) as e:
+        grammar_from_json_schema(make())
+    assert e.value.limit == "schema depth"
+
+
+@pytest.mark.parametrize("members", [list(range(100_000)), [f"member-{i}" for i in range(100_000)]],
+                         ids=["ints", "strings"])
+def test_hundred_thousand_member_enum(members):
+    with pytest.raises(LimitExceededError) as e:
+        grammar_from_json_schema({"enum": members})
+    assert e.value.limit == "enum size"
+
+
+def _ten_megabyte_objects():
+    many = {"type": "object", "properties": {f"p{i:07d}" + "x" * 80: {"type": "string", "description": "d" * 20}
+                                             for i in range(80_000)}}
+    return many
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["dict", "text"])
+def test_ten_megabyte_schema_fails_fast(as_text):
+    import time
+
+    schema = _ten_megabyte_objects()
+    if as_text:
+        schema = json.dumps(schema)
+        assert len(schema) > 10_000_000
+    t0 = time.perf_counter()
+    with pytest.raises(LimitExceededError) as e:
+        grammar_from_json_schema(schema)
+    assert e.value.limit in ("schema size", "property names")
+    assert time.perf_counter() - t0 < 60  # a bound, not a benchmark: before the limits it ran for hours
+
+
+def test_many_small_subschemas_hit_the_size_limit():
+    with pytest.raises(LimitExceededError) as e:
+        grammar_from_json_schema({"anyOf": [{"const": i} for i in range(120_000)]})
+    assert e.value.limit == "schema size"
+
+
+def test_ten_megabyte_string_schema_compiles():
+    # size alone is no reason to refuse: a long description is ignored in linear time
+    g = grammar_from_json_schema({"type": "integer", "description": "x" * 10_000_000})
+    assert g.rules
+
+
+def test_property_names_of_one_object_are_bounded():
+    names = {f"p{i:06d}" + "y" * 90: {"type": "integer"} for i in range(1_200)}
+    with pytest.raises(LimitExceededError) as e:
+        grammar_from_json_schema({"type": "object", "properties": names})
+    assert e.value.limit == "property names"

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._errors import SchemaError, TokensieveError, VocabularyError
+from ._errors import LimitExceededError, SchemaError, TokensieveError, VocabularyError
 from .grammar import Grammar
 
 __all__ = ["GenerationResult", "IncompleteGenerationError", "InvalidArgumentError", "generate"]
@@ -127,6 +127,8 @@ def _parse_schema_text(text: str, what: str) -> dict | bool:
         value = json.loads(text)
     except json.JSONDecodeError as e:
         raise SchemaError(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:  # the C decoder recurses per nesting level
+        raise LimitExceededError("schema depth", f"{what} is nested too deeply to parse") from None
     if not isinstance(value, (dict, bool)):
         raise SchemaError(f"{what}: a JSON Schema must be an object or a boolean, got {type(value).__name__}")
     return value
@@ -690,6 +692,9 @@ def _validate(text: str, schema: Any, model_cls: type | None, errors: list[str])
         value = json.loads(text)
     except json.JSONDecodeError as e:
         errors.append(f"not JSON: {e.msg} at line {e.lineno} column {e.colno}")
+        return False, None
+    except RecursionError:  # a generated document nested deeper than the C decoder recurses
+        errors.append("not checked: the document is nested too deeply to parse")
         return False, None
     from . import schema as schema_mod
 

@@ -146,6 +146,8 @@ def _parse_documents(text: str, source: str, jsonl: bool) -> list[tuple[int | No
     if not jsonl:
         try:
             return [(None, json.loads(text))]
+        except RecursionError:  # the C decoder recurses per nesting level
+            raise _InputError(f"{source}: JSON nested too deeply to parse") from None
         except json.JSONDecodeError as e:
             if e.msg != "Extra data":
                 raise _InputError(f"{source}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
@@ -155,6 +157,8 @@ def _parse_documents(text: str, source: str, jsonl: bool) -> list[tuple[int | No
         if line.strip():
             try:
                 docs.append((n, json.loads(line)))
+            except RecursionError:
+                raise _InputError(f"{source}:{n}: JSON nested too deeply to parse") from None
             except json.JSONDecodeError as e:
                 raise _InputError(f"{source}:{n}:{e.colno}: invalid JSON: {e.msg}") from None
     if not docs:

@@ -8,8 +8,11 @@ same ``pattern``/``format`` semantics.
 
 Documented departures (each rejects some valid texts, never accepts an invalid one; ``lenient`` aside):
 
-* numbers are written without an exponent (``1e5`` is rejected; ``100000`` accepted); this keeps ranges,
-  integrality and ``multipleOf`` exact and complementable;
+* numbers: a text must be valid both as Python parses it (doubles) and in exact decimal arithmetic; under a
+  bound, ``const`` or ``type: integer`` an exponent needs a normalized mantissa (``1.5e3``, not ``15e2``);
+  ``multipleOf`` and complements (``not``, overlapping ``oneOf``) have no exponent texts; see
+  ``tokensieve.schema._numbers`` and ``docs/schema_support.md`` (also for the two places that follow exact
+  arithmetic where Python's floats disagree: ``multipleOf`` and 309-digit integral fraction texts);
 * strings: printable ASCII is written raw (``"\\u0041"`` is rejected) and lone-surrogate escapes are rejected;
   every other JSON spelling is accepted, so ``json.dumps`` output is, with or without ``ensure_ascii``;
 * objects follow schema property order unless ``any_order=True``; keys outside the named properties come

@@ -22,7 +22,8 @@ from .._errors import LimitExceededError, SchemaError, UnsupportedFeatureError
 from . import _automata as A
 from ._formats import format_lang
 from ._lang import Lang
-from ._numbers import ALL_NUMBERS, const_lang, integers, multiple_of_lang, number_text, range_lang, to_decimal
+from ._numbers import ALL_NUMBERS, bounds_lang, const_lang, integers, multiple_of_lang, number_texts, to_decimal
+from ._numbers import union as number_union
 from ._regex_ecma import pattern_lang
 from ._shape import (ALL, ANY_ARR, ANY_OBJ, FALSE, MAX_ALTERNATIVES, NONE, TRUE, And, ArrC, Const, Not, ObjC, Or,
                      Shape, arr_and, canonical, const_value, lang_and, lang_or, obj_and, prune_subsumed)
@@ -31,8 +32,9 @@ from ._strings import ALL_STRINGS, length_lang, restrict_length, string_lang
 __all__ = ["Compiler", "pick_draft", "load_schema", "pointer", "MAX_SCHEMA_NODES", "MAX_SCHEMA_DEPTH",
            "MAX_ENUM_VALUES", "MAX_NORMALIZE_DEPTH"]
 
-MAX_SCHEMA_NODES = 250_000
+MAX_SCHEMA_NODES = 100_000  # the largest JSONSchemaBench schema has 28,520; metaschema checks cost ~0.3 ms a value
 MAX_SCHEMA_DEPTH = 128
+MAX_NAME_CHARS = 100_000  # property-name characters of one object (the key-complement trie is built per char)
 MAX_ENUM_VALUES = 20_000
 MAX_NORMALIZE_DEPTH = 120
 MAX_ANNOTATED_BRANCHES = 4
@@ -95,6 +97,8 @@ def load_schema(schema):
             return json.loads(schema)
         except ValueError as e:
             raise SchemaError(f"schema is not valid JSON: {e}") from None
+        except RecursionError:  # the C decoder recurses per nesting level
+            raise LimitExceededError("schema depth", "schema JSON text is nested too deeply to parse") from None
     model_json_schema = getattr(schema, "model_json_schema", None)
     if callable(model_json_schema):
         return model_json_schema()
@@ -149,6 +153,11 @@ def _walk(schema) -> _DocInfo:
         if depth > MAX_SCHEMA_DEPTH:
             raise LimitExceededError("schema depth", f"schema nested deeper than {MAX_SCHEMA_DEPTH} at {path}")
         if isinstance(x, dict):
+            props = x.get("properties")
+            # checked here, before the (slow) metaschema validation, so a huge object fails fast
+            if isinstance(props, dict) and sum(map(len, props)) > MAX_NAME_CHARS:
+                raise LimitExceededError("property names", f"the property names at {path or '/'} add up to more "
+                                         f"than {MAX_NAME_CHARS} characters")
             pointers.setdefault(id(x), path)
             if isinstance(x.get("$id"), str) and not x["$id"].startswith("#"):
                 resource = id(x)
@@ -191,6 +200,9 @@ _NOT_PLAIN = A.cs_diff(A.UNIVERSE, _PLAIN)
 def _trie_complement_ast(names):
     """AST of the strings over _PLAIN that are not in ``names`` (all of them over _PLAIN), built from the trie
     bottom-up without recursion."""
+    if sum(map(len, names)) > MAX_NAME_CHARS:
+        raise LimitExceededError("property names", f"the property names of one object add up to more than "
+                                 f"{MAX_NAME_CHARS} characters")
     trie: list[dict] = [{}]
     final = [False]
     for n in names:
@@ -207,14 +219,19 @@ def _trie_complement_ast(names):
     ast: list = [None] * len(trie)
     for node in range(len(trie) - 1, -1, -1):  # children always have larger indexes
         kids = trie[node]
-        parts = [] if final[node] else [A.EPS]
+        parts = []
         other = A.cs_diff(_PLAIN, A.cs_chars("".join(kids)))
         if other:
             parts.append(A.cat(A.lit(other), any_plain))
         for ch, child in sorted(kids.items()):
             if ast[child] != A.EMPTY:
                 parts.append(A.cat(A.char(ch), ast[child]))
-        ast[node] = A.alt(*parts)
+        # every part starts with a character, so none is nullable: add the empty string with opt() directly
+        # (alt() with EPS would re-check nullability over the whole subtree, quadratic along a long name)
+        # the parts start with distinct characters: build the alternation directly (alt() would hash each
+        # part's whole subtree to deduplicate, quadratic along long names)
+        body = parts[0] if len(parts) == 1 else ("a", tuple(parts)) if parts else A.EMPTY
+        ast[node] = body if final[node] else A.opt(body)
     return ast[0]
 
 
@@ -534,7 +551,7 @@ class Compiler:
             elif isinstance(v, bool):
                 bools.add(v)
             elif isinstance(v, (int, float, Decimal)):
-                nums.append(const_lang(v).ast())
+                nums.append(const_lang(v))
             elif isinstance(v, str):
                 if all(not 0xD800 <= ord(c) <= 0xDFFF for c in v):
                     strs.append(A.string(v))
@@ -551,7 +568,7 @@ class Compiler:
                 if ev_obj is not None:
                     obj = obj.replace(ev_names=ev_obj[0], ev_langs=ev_obj[1], ev_all=ev_obj[2], partial=ev_obj[3])
                 objs.append(obj)
-        num = Lang(ast=A.alt(*nums), universe=ALL_NUMBERS) if nums else None
+        num = number_union(nums) if nums else None
         st = string_lang(A.alt(*strs)) if strs else None
         return Shape(null, bools, num, st, arrs, objs, uniq, exact)
 
@@ -579,7 +596,7 @@ class Compiler:
         if isinstance(value, bool):
             return value in shape.bools
         if isinstance(value, (int, float, Decimal)):
-            return shape.num is not None and shape.num.matches(number_text(value))
+            return shape.num is not None and any(shape.num.matches(t) for t in number_texts(value))
         if isinstance(value, str):
             return (shape.str is not None and all(not 0xD800 <= ord(c) <= 0xDFFF for c in value)
                     and shape.str.matches(value))
@@ -637,7 +654,8 @@ class Compiler:
             return not ({canonical(v) for v in a.finite} & {canonical(v) for v in b.finite})
         if (a.null and b.null) or (a.bools & b.bools):
             return False
-        if a.num is not None and b.num is not None and not (a.num & b.num).is_empty():
+        # a language with gaps may miss valid texts, so an empty intersection proves nothing there
+        if a.num is not None and b.num is not None and (a.num.gaps or b.num.gaps or not (a.num & b.num).is_empty()):
             return False
         if a.str is not None and b.str is not None and not (a.str & b.str).is_empty():
             return False
@@ -954,36 +972,23 @@ class Compiler:
     # ---- type-specific local constraints
     def _local_num(self, schema, resolver, path):
         d = self.draft
-        lo = hi = None
-        lo_strict = hi_strict = False
-
-        def tighter_lo(v, strict):
-            nonlocal lo, lo_strict
-            if lo is None or v > lo or (v == lo and strict):
-                lo, lo_strict = v, strict
-
-        def tighter_hi(v, strict):
-            nonlocal hi, hi_strict
-            if hi is None or v < hi or (v == hi and strict):
-                hi, hi_strict = v, strict
-
-        if "minimum" in schema:
-            tighter_lo(to_decimal(schema["minimum"], path + "/minimum"),
-                       d == 4 and schema.get("exclusiveMinimum") is True)
-        if "maximum" in schema:
-            tighter_hi(to_decimal(schema["maximum"], path + "/maximum"),
-                       d == 4 and schema.get("exclusiveMaximum") is True)
+        lowers, uppers = [], []  # raw schema numbers: the float reading needs ints and floats as written
+        for kw, strict, side in (("minimum", d == 4 and schema.get("exclusiveMinimum") is True, lowers),
+                                 ("maximum", d == 4 and schema.get("exclusiveMaximum") is True, uppers)):
+            if kw in schema:
+                to_decimal(schema[kw], path + "/" + kw)  # a SchemaError here names the keyword's pointer
+                side.append((schema[kw], strict))
         if d >= 6:
-            if "exclusiveMinimum" in schema:
-                tighter_lo(to_decimal(schema["exclusiveMinimum"], path + "/exclusiveMinimum"), True)
-            if "exclusiveMaximum" in schema:
-                tighter_hi(to_decimal(schema["exclusiveMaximum"], path + "/exclusiveMaximum"), True)
-        lang = range_lang(lo, lo_strict, hi, hi_strict)
+            for kw, side in (("exclusiveMinimum", lowers), ("exclusiveMaximum", uppers)):
+                if kw in schema:
+                    to_decimal(schema[kw], path + "/" + kw)
+                    side.append((schema[kw], True))
+        lang = bounds_lang(lowers, uppers)
         if "multipleOf" in schema:
             q = to_decimal(schema["multipleOf"], path + "/multipleOf")
             if q <= 0:
                 raise SchemaError("multipleOf must be > 0", path=path + "/multipleOf")
-            lang = lang & multiple_of_lang(q, path + "/multipleOf")
+            lang = lang & multiple_of_lang(schema["multipleOf"], path + "/multipleOf")
         if lang.is_all:
             return None
         return ALL.replace(num=lang)

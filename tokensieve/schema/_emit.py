@@ -209,7 +209,7 @@ class Emitter:
             self.rule(nt, [self.t_true])
         if False in shape.bools:
             self.rule(nt, [self.t_false])
-        if shape.num is not None:
+        if shape.num is not None and not shape.num.is_empty():
             self.rule(nt, [self.terminal_for(shape.num, "number")])
         if shape.str is not None:
             self.rule(nt, [self.terminal_for(shape.str, "string")])

@@ -12,16 +12,21 @@ class Lang:
 
     ``universe`` is the Lang that complements are taken against (all strings, or all number texts); it is
     None for the universe itself. Operations keep the cheap AST when they can (union), else go through DFAs.
+    ``gaps`` (truthy; number languages use levels 1 and 2) marks a language that is exact only inside its universe
+    and may miss valid texts outside it: an empty intersection with it does not prove that no value satisfies both
+    constraints.
     """
 
-    __slots__ = ("_ast", "_dfa", "universe", "is_all", "co_names")
+    __slots__ = ("_ast", "_dfa", "universe", "is_all", "co_names", "gaps")
 
-    def __init__(self, ast=None, dfa=None, universe: "Lang | None" = None, is_all: bool = False):
+    def __init__(self, ast=None, dfa=None, universe: "Lang | None" = None, is_all: bool = False,
+                 gaps: bool = False):
         assert ast is not None or dfa is not None
         self._ast = ast
         self._dfa = dfa
         self.universe = universe
         self.is_all = is_all
+        self.gaps = gaps
         # set when the language is known to be "every string except these names" (fast membership)
         self.co_names: frozenset | None = None
 
@@ -61,21 +66,24 @@ class Lang:
             return other
         if other.is_all:
             return self
-        return Lang(dfa=A.product(self.dfa(), other.dfa(), "and"), universe=self._root())
+        return Lang(dfa=A.product(self.dfa(), other.dfa(), "and"), universe=self._root(),
+                    gaps=max(self.gaps, other.gaps))
 
     def __or__(self, other: "Lang") -> "Lang":
         if self.is_all:
             return self
         if other.is_all:
             return other
+        gaps = max(self.gaps, other.gaps)
         if self._ast is not None and other._ast is not None:
-            return Lang(ast=A.alt(self._ast, other._ast), universe=self._root())
-        return Lang(dfa=A.product(self.dfa(), other.dfa(), "or"), universe=self._root())
+            return Lang(ast=A.alt(self._ast, other._ast), universe=self._root(), gaps=gaps)
+        return Lang(dfa=A.product(self.dfa(), other.dfa(), "or"), universe=self._root(), gaps=gaps)
 
     def __sub__(self, other: "Lang") -> "Lang":
         if other.is_all:
             return Lang(ast=A.EMPTY, universe=self._root())
-        return Lang(dfa=A.product(self.dfa(), other.dfa(), "diff"), universe=self._root())
+        return Lang(dfa=A.product(self.dfa(), other.dfa(), "diff"), universe=self._root(),
+                    gaps=max(self.gaps, other.gaps))
 
     def complement(self) -> "Lang":
         root = self._root()

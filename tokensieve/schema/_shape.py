@@ -211,10 +211,11 @@ class ObjC:
     """
 
     __slots__ = ("names", "langs", "exists", "required", "min", "max", "ev_names", "ev_langs", "ev_all",
-                 "partial", "unordered")
+                 "partial", "unordered", "_index")
 
     def __init__(self, names=(), langs=(), exists=(), required=(), min=0, max=None, ev_names=frozenset(),
                  ev_langs=(), ev_all=False, partial=False, unordered=False):
+        self._index = None  # name -> nodes, built on first lookup (linear scans are quadratic over big objects)
         self.names = tuple(names)
         self.langs = tuple(langs)
         self.exists = tuple(exists)
@@ -231,11 +232,17 @@ class ObjC:
         new = ObjC.__new__(ObjC)
         for k in ObjC.__slots__:
             setattr(new, k, kw.get(k, getattr(self, k)))
+        new._index = None
         return new
 
     def value_for(self, name: str):
         """The node every value of key ``name`` must satisfy (rules by name and by language)."""
-        parts = [n for k, n in self.names if k == name]
+        if self._index is None:
+            index: dict = {}
+            for k, n in self.names:
+                index.setdefault(k, []).append(n)
+            self._index = index
+        parts = list(self._index.get(name, ()))
         parts += [n for lang, n in self.langs if n != TRUE and lang.matches(name)]
         return And(*parts)
 
@@ -283,7 +290,8 @@ class Shape:
                  exact=True):
         self.null = null
         self.bools = frozenset(bools)
-        self.num = None if num is None or num.is_empty() else num
+        # an empty number language with gaps stays: valid values may still exist (not/oneOf must see them)
+        self.num = None if num is None or (num.is_empty() and not num.gaps) else num
         self.str = None if str is None or str.is_empty() else str
         self.arrs = _dedupe(a for a in arrs if not a.trivially_empty())
         self.objs = _dedupe(o for o in objs if not o.trivially_empty())
