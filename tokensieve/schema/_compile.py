@@ -1000,7 +1000,7 @@ class Compiler:
         if "pattern" in schema:
             langs.append(pattern_lang(schema["pattern"], path + "/pattern"))
         if "format" in schema and isinstance(schema["format"], str):
-            f = format_lang(schema["format"], strict=self.strict, path=path + "/format")
+            f = format_lang(schema["format"], strict=self.strict, lenient=self.lenient, path=path + "/format")
             if f is not None:
                 langs.append(f)
         lang = ALL_STRINGS

@@ -1,10 +1,10 @@
 """``format`` values as exact regular languages.
 
 Policy: the formats in :data:`FORMATS` are enforced on strings (JSON Schema 2020-12 makes ``format`` an
-annotation by default; enforcing is what users of constrained decoding expect). Any other format name (unknown
-ones, and ``regex``, ``idn-email``, ``idn-hostname`` whose languages are not regular or need IDNA tables) is
-treated as the annotation the spec says it is and ignored; with ``strict=True`` it raises
-UnsupportedFeatureError instead.
+annotation by default; enforcing is what users of constrained decoding expect). ``regex``, ``idn-email`` and
+``idn-hostname`` (languages that are not regular or need IDNA tables, yet that ``validate`` asserts) raise
+UnsupportedFeatureError; ``lenient=True`` ignores them. Unknown format names are the annotation the spec says
+they are and are ignored (``validate`` ignores them too); with ``strict=True`` they raise instead.
 
 Documented restrictions (each makes the language smaller, never larger):
 
@@ -181,10 +181,18 @@ def _format_lang(name: str) -> Lang:
     return string_lang(parse_ecma(FORMATS[name], f"format {name}"))
 
 
-def format_lang(name: str, *, strict: bool = False, path: str = "") -> Lang | None:
-    """The language of ``format: name``, or None when the format is not enforced (see the policy above)."""
+def format_lang(name: str, *, strict: bool = False, lenient: bool = False, path: str = "") -> Lang | None:
+    """The language of ``format: name``, or None when the format is not enforced (see the policy above).
+
+    A format the specification defines but we do not build (IGNORED_KNOWN) raises UnsupportedFeatureError
+    unless ``lenient``: ``validate`` (jsonschema's checkers) asserts it, so ignoring it silently would let the
+    grammar accept instances the validator rejects (e.g. ``"*"`` for ``regex``).
+    """
     if name in FORMATS:
         return _format_lang(name)
+    if name in IGNORED_KNOWN and not lenient:
+        raise UnsupportedFeatureError("format", f"format {name!r} is not expressible as a regular language; "
+                                      "lenient=True ignores it (an over-approximation)", path=path)
     if strict:
         what = "not expressible as a regular language" if name in IGNORED_KNOWN else "unknown"
         raise UnsupportedFeatureError("format", f"format {name!r} is {what}; strict mode does not ignore "
