@@ -7,7 +7,7 @@ import os
 
 from setuptools import Extension, setup
 
-KERNELS = ["_walk"]
+KERNELS = ["_walk", "_gad"]
 
 
 def native_extensions():

@@ -387,7 +387,8 @@ def overhead(args) -> int:
     V = vocab.size
     base = np.random.default_rng(0).normal(size=V) * 2
     n = max(args.samples)
-    print(f"vocabulary {V} tokens; {n} samples per method; microseconds per drawn token (model excluded)\n")
+    print(f"vocabulary {V} tokens; {n} samples per method; microseconds per drawn token (model excluded); each row "
+          f"is the run with the median bookkeeping/mask of {args.repeats} (seeds {args.seed}..)\n")
     print("| grammar | method | engine mask | bitmask to ids | softmax+draw | trie bookkeeping | bookkeeping/mask |")
     print("|---|---|---|---|---|---|---|")
     for name, (text, max_tokens) in OVERHEAD_GRAMMARS.items():
@@ -406,9 +407,14 @@ def overhead(args) -> int:
         warm = GrammarAlignedSampler(compiled, "gcd", seed=99)  # fill the engine's mask cache first
         warm.sample_many(lm, min(n, 50), max_tokens)
         for method in ("gcd", "asap") + (("cars",) if name != "object" else ()):
-            s = GrammarAlignedSampler(compiled, method, seed=args.seed)
-            s.sample_many(lm, n, max_tokens)
-            st = s.stats
+            # bookkeeping is ~1 ms per run: one preemption of a shared machine landing in it would decide a
+            # single run's ratio, so rows show the median run
+            runs = []
+            for r in range(args.repeats):
+                s = GrammarAlignedSampler(compiled, method, seed=args.seed + r)
+                s.sample_many(lm, n, max_tokens)
+                runs.append((s.stats.bookkeeping_s / max(s.stats.mask_s, 1e-12), r, s.stats))
+            st = sorted(runs)[len(runs) // 2][2]
             k = max(st.model_calls, 1)
             print(f"| {name} | {method} | {st.mask_s / k * 1e6:.1f} | {st.apply_s / k * 1e6:.1f} | "
                   f"{st.draw_s / k * 1e6:.1f} | {st.bookkeeping_s / k * 1e6:.1f} | "
@@ -424,7 +430,8 @@ def overhead(args) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m jsonschemabench.gad_kl", description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", default="100,500,1000", help="comma-separated sample counts to report")
-    ap.add_argument("--repeats", type=int, default=3, help="independent seeds per method (results averaged)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="independent seeds per method (results averaged; --overhead shows the median run)")
     ap.add_argument("--grammar", choices=sorted(PROMPTS), default="skewed")
     ap.add_argument("--length", type=int, default=5, help="string length of the skewed grammar")
     ap.add_argument("--seed", type=int, default=0)

@@ -15,6 +15,10 @@ and a token is drawn with weight ``P(t|u) * c(ut)``. They differ only in ``c``:
 Trie values are stored as ``log c`` (``Z`` and ``c`` can be far below 1e-308 for long outputs). A node keeps only
 its sampled children; when something below a node changes, its value is rebuilt from the model's distribution
 at that visit as a sum of non-negative terms, so no cancellation accumulates.
+
+The trie lives in a kernel (``tokensieve/cext/_gad.pyx``, or its pure-Python twin ``_gad_py.py``; picked by
+``_kernel.py``) that the loop calls once per drawn token and once per attempt: the bookkeeping ASAp/CARS add to
+GCD is then a small fraction of the engine's mask time.
 """
 
 from __future__ import annotations
@@ -28,59 +32,18 @@ import numpy as np
 
 from .._errors import LimitExceededError, TokensieveError, VocabularyError
 from ..masking import CompiledGrammar, Matcher, allocate_token_bitmask
+from . import _kernel
+from ._gad_py import BARE, FRESH, NEED_LOG, REJECT, TINY, rest_weight, seq_sum
 
 __all__ = ["GrammarAlignedSampler", "SamplerStats", "METHODS"]
 
 METHODS = ("gcd", "asap", "cars")
 _NEG_INF = -math.inf
 # Below this total (relative to the largest logit's weight) the fast linear-space weights may have lost mass to
-# underflow; the step is then redone in log space.
-_TINY = 1e-250
+# underflow; the step is then redone in log space (the trie kernel uses the same bound).
+_TINY = TINY
 
 NextLogits = Callable[[Sequence[int]], "np.ndarray"]
-
-
-class _Node:
-    """A visited or sampled prefix. ``logc`` = log of the estimate c(u); ``kids`` maps token -> _Node
-    (only sampled children; EOS and invalid tokens are never stored); ``arr`` mirrors the children's tokens and
-    estimates in arrays once there are many of them."""
-
-    __slots__ = ("logc", "expanded", "kids", "arr")
-
-    def __init__(self) -> None:
-        self.logc = 0.0
-        self.expanded = False
-        self.kids: dict[int, _Node] | None = None
-        self.arr: _KidArrays | None = None
-
-
-_ARRAY_KIDS = 8  # from this many children on, their estimates are applied with one vectorised step
-
-
-class _KidArrays:
-    """The children of a node with many of them as (token, log c) arrays, kept in step by the updates."""
-
-    __slots__ = ("tok", "logc", "n", "slot")
-
-    def __init__(self, kids: dict) -> None:
-        n = len(kids)
-        cap = max(16, 2 * n)
-        self.tok = np.zeros(cap, dtype=np.int64)
-        self.logc = np.zeros(cap, dtype=np.float64)
-        self.n = n
-        self.slot = {}
-        for i, (t, ch) in enumerate(kids.items()):
-            self.tok[i], self.logc[i] = t, ch.logc
-            self.slot[t] = i
-
-    def add(self, t: int) -> None:
-        if self.n == self.tok.shape[0]:
-            self.tok = np.concatenate([self.tok, np.zeros_like(self.tok)])
-            self.logc = np.concatenate([self.logc, np.zeros_like(self.logc)])
-        self.tok[self.n] = t
-        self.logc[self.n] = 0.0
-        self.slot[t] = self.n
-        self.n += 1
 
 
 @dataclass
@@ -175,10 +138,28 @@ class GrammarAlignedSampler:
     # ------------------------------------------------------------------ public
     def reset(self) -> None:
         """Forget the trie and the statistics (keeps the random generator's state)."""
-        self._root = _Node()
+        # the trie lives in a kernel (tokensieve/cext/_gad.pyx or its twin _gad_py.py) bound to the weight buffer
+        self._trie = _kernel.kernels.Trie(self._buf, self._eos, self.max_nodes)
+        self._root_state = None
         self._max_tokens: int | None = None
-        self.stats = SamplerStats(nodes=1)
-        self._update_root_stats()
+        self._stats = SamplerStats(nodes=1)
+
+    @property
+    def _root(self):
+        return self._trie.root
+
+    @property
+    def stats(self) -> SamplerStats:
+        """Counters and timings since construction or :meth:`reset` (the trie's figures are read at this call)."""
+        st = self._stats
+        if self.method == "gcd":
+            st.root_estimate = st.log_root_estimate = None
+        else:
+            trie = self._trie
+            st.nodes, st.frozen = trie.nodes, trie.frozen
+            st.log_root_estimate = trie.root.logc
+            st.root_estimate = math.exp(trie.root.logc)
+        return st
 
     @property
     def root_estimate(self) -> float | None:
@@ -206,7 +187,7 @@ class GrammarAlignedSampler:
                 raise TokensieveError(self._no_output_message(max_tokens))
             result = self._attempt(next_logits, max_tokens, self._draw, commit=True)
             if result is not None:
-                self.stats.samples += 1
+                self._stats.samples += 1
                 return result
         if self.method != "gcd" and self._root.logc == _NEG_INF:
             raise TokensieveError(self._no_output_message(max_tokens))
@@ -250,14 +231,14 @@ class GrammarAlignedSampler:
             logq[0] += math.log(float(w.sum())) - math.log(float(cw[-1]))
             return int(js[int(np.argmax(w > 0))])
 
-        saved = self.stats
-        self.stats = SamplerStats()
+        saved = self._stats
+        self._stats = SamplerStats()
         try:
             out = self._attempt(next_logits, max_tokens, scripted, commit=False)
         except _Stop:
             return 0.0
         finally:
-            self.stats = saved
+            self._stats = saved
         if out is None or out != script:
             return 0.0
         return math.exp(logq[0])
@@ -282,20 +263,13 @@ class GrammarAlignedSampler:
             return "unknown (gcd keeps no trie)"
         return f"<= exp({self._root.logc:.6g})"
 
-    def _update_root_stats(self) -> None:
-        if self.method == "gcd":
-            self.stats.root_estimate = self.stats.log_root_estimate = None
-        else:
-            self.stats.log_root_estimate = self._root.logc
-            self.stats.root_estimate = math.exp(self._root.logc)
-
     def _draw(self, cands, cw: np.ndarray) -> int:
         """Index drawn with weights given by the cumulative sums ``cw`` (``cands`` unused; tests script it)."""
         j = int(np.searchsorted(cw, self._rng.random() * cw[-1], side="right"))
         return min(j, cw.shape[0] - 1)
 
     def _logits(self, next_logits: NextLogits, prefix: list[int]) -> np.ndarray:
-        stats = self.stats
+        stats = self._stats
         t0 = time.perf_counter()
         raw = next_logits(tuple(prefix))
         stats.model_s += time.perf_counter() - t0
@@ -312,31 +286,43 @@ class GrammarAlignedSampler:
 
     def _attempt(self, next_logits: NextLogits, max_tokens: int, choose, commit: bool):
         """One drawn sequence: the token ids if valid, None if rejected or dead (the trie learns if ``commit``)."""
-        stats = self.stats
+        stats = self._stats
         use_trie = self.method != "gcd"
         cars = self.method == "cars"
+        trie = self._trie
         m = self._matcher
         m.reset()
         eos = self._eos
         perf = time.perf_counter
-        log, exp = math.log, math.exp
+        log = math.log
         prefix: list[int] = []
-        # per step: (node, was it expanded, log c(uk) as the draw saw it, log weight of the other viable tokens,
-        # log P(k|u), child or None, k)
-        path: list[tuple] = []
-        node = self._root if use_trie else None
-        dead = None  # the node found to have no valid continuation
-        died = False
+        died = False  # the trie's cursor node has no valid continuation
         leaf = _NEG_INF  # log c of what ended the attempt: 0 after EOS, -inf after an invalid token
         result = None
-        # timings accumulate locally (attribute updates per step are not free)
+        # Timings accumulate locally (attribute updates per step are not free). Every call into the trie and
+        # everything only ASAp/CARS do runs inside a t_book window, save two attribute reads per attempt
+        # (_root_state) and the held_* rebindings, a few nanoseconds.
         t_mask = t_apply = t_draw = t_book = 0.0
         stats.attempts += 1
+        st = BARE  # the trie cursor's state; GCD keeps it: nothing to reweight, every prefix masked
+        # the last masked draw, recorded by the trie at the next step (j = -1: nothing left to record)
+        j, k, wa, cw, tot = -1, -1, None, None, 0.0
+        # the trie records a draw one step late: held_idx and held_lg keep the previous step's arrays for it
+        idx = lg = held_idx = held_lg = None
         try:
+            if use_trie:
+                # the last committed attempt left the cursor on the root (None: it must be put there)
+                st = self._root_state if commit else None
+                self._root_state = None
+                if st is None:
+                    t0 = perf()
+                    st = trie.begin(commit)
+                    t_book += perf() - t0
             while True:
                 # ---- viable tokens (no model call when there are none)
                 t0 = perf()
                 if len(prefix) >= max_tokens:
+                    held_idx = idx
                     idx = self._eos_idx if m.is_accepting() else self._eos_idx[:0]
                     t1 = perf()
                     t_mask += t1 - t0
@@ -344,14 +330,16 @@ class GrammarAlignedSampler:
                     m.fill_next_token_bitmask(self._bitmask, 0)
                     t1 = perf()
                     t_mask += t1 - t0
+                    held_idx = idx
                     idx = _allowed_ids(self._bitmask[0])
                     t0 = t1
                     t1 = perf()
                     t_apply += t1 - t0
                 if idx.shape[0] == 0:
-                    dead, died = node, True
+                    died = True
                     break
                 # ---- model
+                held_lg = lg
                 lg = self._logits(next_logits, prefix)
                 t0 = perf()
                 mx = float(lg.max())
@@ -365,107 +353,49 @@ class GrammarAlignedSampler:
                 e = np.subtract(lg, mx, out=self._buf)
                 np.exp(e, out=e)
                 log_s = log(float(e.sum()))  # log normaliser, relative to exp(mx)
-                if cars and not node.expanded:
+                if use_trie:
+                    # one trie call per step: record the last draw, move the cursor, e[t] *= c(ut) at its children
+                    t1 = perf()
+                    t_draw += t1 - t0
+                    st = trie.advance(j, k, wa, cw, tot, held_lg, mx, log_s)
+                    if st == NEED_LOG:
+                        st = self._advance_slow(j, k, wa, cw, tot, held_idx, held_lg, mx, log_s)
+                    j = -1
+                    t0 = perf()
+                    t_book += t0 - t1
+                if cars and st == FRESH:
                     # CARS at a first-visited prefix proposes from the unmasked distribution
                     k = int(choose(None, np.cumsum(e)))
                     t1 = perf()
                     t_draw += t1 - t0
-                    wa, shift, cw = e[idx], 0.0, None
-                    tot = float(wa.sum())
-                    if tot < _TINY:
-                        wa, shift, tot = self._log_weights(lg, mx, idx, None)
-                    j = int(np.searchsorted(idx, k))
-                    valid = j < idx.shape[0] and int(idx[j]) == k
+                    st = trie.step_first(k, idx, lg, mx, log_s)
+                    if st == NEED_LOG:
+                        st = self._record_first_slow(k, idx, lg, mx, log_s)
+                    t_book += perf() - t1
+                    if st == REJECT:
+                        stats.rejections += 1
+                        break
                 else:
-                    kids = node.kids if node is not None else None
-                    if kids:
-                        t1 = perf()
-                        t_draw += t1 - t0
-                        arr = node.arr
-                        if arr is None and len(kids) >= _ARRAY_KIDS:
-                            arr = node.arr = _KidArrays(kids)
-                        if arr is not None:
-                            n_k = arr.n
-                            e[arr.tok[:n_k]] *= np.exp(arr.logc[:n_k])
-                        else:
-                            for t, ch in kids.items():
-                                if ch.logc != 0.0:
-                                    e[t] *= exp(ch.logc)
-                        t0 = perf()
-                        t_book += t0 - t1
-                    wa, shift = e[idx], 0.0
+                    wa = e[idx]
                     cw = np.cumsum(wa)
                     tot = float(cw[-1])
+                    shift = None
                     if tot < _TINY:
-                        wa, shift, tot = self._log_weights(lg, mx, idx, kids)
+                        wa, shift, tot = self._log_weights(lg, mx, idx, trie.cur.kids if use_trie else None)
                         if tot == 0.0:  # the model gives no mass to any viable token (or all are proven invalid)
                             t_draw += perf() - t0
-                            dead, died = node, True
+                            died = True
                             break
                         cw = np.cumsum(wa)
                     j = int(choose(idx, cw))
                     k = int(idx[j])
-                    valid = True
                     t1 = perf()
                     t_draw += t1 - t0
-                # ---- bookkeeping: what the update at the end of the attempt needs
-                if use_trie:
-                    n_idx = idx.shape[0]
-                    if valid:
-                        wj = float(wa[j])
-                        if wj <= 0.5 * tot:
-                            rest = tot - wj
-                        else:  # subtracting a dominant weight cancels: add up the others instead
-                            if cw is None:
-                                head = float(wa[:j].sum()) if j else 0.0
-                                tail = float(wa[j + 1:].sum()) if j + 1 < n_idx else 0.0
-                            else:
-                                head = float(cw[j - 1]) if j else 0.0
-                                tail = tot - float(cw[j]) if j + 1 < n_idx else 0.0
-                                if tail < 1e-6 * tot and j + 1 < n_idx:  # too much cancelled: sum directly
-                                    tail = float(wa[j + 1:].sum())
-                            rest = head + tail
-                    else:
-                        rest = tot
-                    if rest >= _TINY:
-                        log_rest = log(rest) + shift - log_s
-                    elif n_idx == (1 if valid else 0):
-                        log_rest = _NEG_INF
-                    else:
-                        # the other tokens' weights may have underflowed (tiny estimates or logits far below the
-                        # max) yet decide c(u) once the chosen child's estimate drops: sum them in log space
-                        lw = self._log_viable(lg, mx, idx, node.kids)
-                        if valid:
-                            lw[j] = _NEG_INF
-                        top = float(lw.max())
-                        log_rest = (top + log(float(np.exp(lw - top).sum())) - log_s) if top > _NEG_INF \
-                            else _NEG_INF
-                    ref = nxt = None  # ref: what the update reads as c(uk); None = the attempt ended at k
-                    seen = 0.0  # the value of c(uk) this draw used
-                    if valid and k not in eos:
-                        kids = node.kids
-                        ref = nxt = kids.get(k) if kids is not None else None
-                        if nxt is not None:
-                            seen = nxt.logc
-                        else:
-                            nxt = _Node()
-                            if commit and stats.nodes < self.max_nodes:
-                                if kids is None:
-                                    node.kids = kids = {}
-                                kids[k] = ref = nxt
-                                if node.arr is not None:
-                                    node.arr.add(k)
-                                stats.nodes += 1
-                            else:
-                                stats.frozen = stats.frozen or commit
-                                ref = _UNEXPLORED
-                    path.append((node, node.expanded, seen, log_rest, float(lg[k]) - mx - log_s, ref, k))
-                    node = nxt
-                    t_book += perf() - t1
+                    if use_trie and shift is not None:  # log-space weights: recorded at once, by Python
+                        st = self._record_slow(j, k, idx, wa, cw, tot, shift, lg, mx, log_s)
+                        j = -1
+                        t_book += perf() - t1
                 # ---- advance
-                if not valid:
-                    stats.rejections += 1
-                    break
                 if k in eos:
                     leaf = 0.0
                     result = prefix
@@ -481,8 +411,12 @@ class GrammarAlignedSampler:
                     raise TokensieveError(self._no_output_message(max_tokens))
             if use_trie and commit:
                 t0 = perf()
-                self._commit(path, leaf, dead)
-                self._update_root_stats()
+                st = trie.commit(j, k, wa, cw, tot, lg, leaf, died)
+                if st == NEED_LOG:  # (after a death at the mask, idx is already the next step's)
+                    self._record_slow(j, k, held_idx if died else idx, wa, cw, tot, 0.0, lg, trie.prev_mx,
+                                      trie.prev_log_s)
+                    st = trie.commit(-1, -1, None, None, 0.0, None, leaf, died)
+                self._root_state = st  # stats read the trie's figures when asked
                 t_book += perf() - t0
         finally:
             stats.mask_s += t_mask
@@ -490,6 +424,49 @@ class GrammarAlignedSampler:
             stats.draw_s += t_draw
             stats.bookkeeping_s += t_book
         return result
+
+    def _advance_slow(self, j: int, k: int, wa: np.ndarray, cw: np.ndarray, tot: float, pidx: np.ndarray,
+                      plg: np.ndarray, mx: float, log_s: float) -> int:
+        """:meth:`Trie.advance` when the recorded draw's rest underflowed: record it in log space first (``pidx``
+        and ``plg``: that draw's viable tokens and logits)."""
+        trie = self._trie
+        self._record_slow(j, k, pidx, wa, cw, tot, 0.0, plg, trie.prev_mx, trie.prev_log_s)
+        return trie.advance(-1, -1, None, None, 0.0, None, mx, log_s)
+
+    def _record_slow(self, j: int, k: int, idx: np.ndarray, wa: np.ndarray, cw: np.ndarray, tot: float,
+                     shift: float, lg: np.ndarray, mx: float, log_s: float) -> int:
+        """Record the masked draw of ``k = idx[j]`` from the cursor, in Python: for log-space weights (true weight
+        ``wa * exp(shift)``) or when the rest of the weight underflowed."""
+        kids = self._trie.cur.kids
+        log_rest = self._log_rest(rest_weight(wa, cw, j, True, tot), shift, log_s, lg, mx, idx, j, True, kids)
+        return self._trie.push(k, True, log_rest, float(lg[k]) - mx - log_s)
+
+    def _record_first_slow(self, k: int, idx: np.ndarray, lg: np.ndarray, mx: float, log_s: float) -> int:
+        """:meth:`Trie.step_first` when the viable tokens' weights underflowed."""
+        wa, shift = self._buf[idx], 0.0
+        tot = seq_sum(wa)
+        if tot < _TINY:
+            wa, shift, tot = self._log_weights(lg, mx, idx, None)
+        j = int(np.searchsorted(idx, k))
+        valid = j < idx.shape[0] and int(idx[j]) == k
+        log_rest = self._log_rest(rest_weight(wa, None, j, valid, tot), shift, log_s, lg, mx, idx, j, valid, None)
+        return self._trie.push(k, valid, log_rest, float(lg[k]) - mx - log_s)
+
+    def _log_rest(self, rest: float, shift: float, log_s: float, lg: np.ndarray, mx: float, idx: np.ndarray,
+                  j: int, valid: bool, kids) -> float:
+        """log P-weight of the viable tokens other than ``idx[j]`` (all when not ``valid``) given its linear value
+        ``rest * exp(shift)``, redone in log space when that underflowed."""
+        if rest >= _TINY:
+            return math.log(rest) + shift - log_s
+        if idx.shape[0] == (1 if valid else 0):
+            return _NEG_INF
+        # the other tokens' weights may have underflowed (tiny estimates or logits far below the max) yet decide
+        # c(u) once the chosen child's estimate drops: sum them in log space
+        lw = self._log_viable(lg, mx, idx, kids)
+        if valid:
+            lw[j] = _NEG_INF
+        top = float(lw.max())
+        return (top + math.log(float(np.exp(lw - top).sum())) - log_s) if top > _NEG_INF else _NEG_INF
 
     def _log_viable(self, lg: np.ndarray, mx: float, idx: np.ndarray, kids) -> np.ndarray:
         """log(P(t|u) c(ut)) + log S for the viable tokens ``idx`` (relative to exp(mx))."""
@@ -513,45 +490,6 @@ class GrammarAlignedSampler:
         w = np.exp(lw - m)
         return w, m, float(w.sum())
 
-    def _commit(self, path: list[tuple], leaf: float, dead: "_Node | None") -> None:
-        """Deferred update along the attempt's path, bottom up: c(u) = (other viable tokens' weight) + P(k|u) c(uk).
-
-        Deferring is exact: a draw at u reads only u's children, which change only through visits below u. The
-        walk stops at the first already-expanded node whose chosen child kept the value the draw saw: that node
-        already holds sum_t P(t|u) c(ut) over its current children, and so does every ancestor."""
-        if dead is not None:
-            dead.logc = _NEG_INF
-            dead.expanded = True
-            if dead.kids:
-                self.stats.nodes -= _count(dead.kids)
-                dead.kids = dead.arr = None
-        below = leaf
-        for node, was_expanded, seen, log_rest, logp, child, k in reversed(path):
-            if child is not None:
-                below = child.logc
-                if node.arr is not None and below != seen:
-                    slot = node.arr.slot.get(k)
-                    if slot is not None:
-                        node.arr.logc[slot] = below
-            if was_expanded and below == seen:
-                break
-            a, b = log_rest, logp + below
-            if a == _NEG_INF:
-                new = b
-            elif b == _NEG_INF:
-                new = a
-            else:
-                hi, lo = (a, b) if a >= b else (b, a)
-                new = hi + math.log1p(math.exp(lo - hi))
-            # never rises: guards the invariant against rounding and slightly nondeterministic logits
-            if new < node.logc:
-                node.logc = new
-            node.expanded = True
-            if node.logc == _NEG_INF and node.kids:
-                self.stats.nodes -= _count(node.kids)
-                node.kids = node.arr = None
-            below = node.logc
-
     # ------------------------------------------------------------------ introspection (tests, diagnostics)
     def _iter_nodes(self):
         """(prefix tuple, node) for every stored node, root first (explicit stack, no recursion)."""
@@ -562,17 +500,6 @@ class GrammarAlignedSampler:
             if n.kids:
                 for t, ch in n.kids.items():
                     stack.append((pre + (t,), ch))
-
-
-class _Unexplored:
-    """Stands for a child the full trie could not store: its parent keeps counting it as unexplored (c = 1),
-    which keeps the parent consistent with what later draws will see (CARS stays exact)."""
-
-    __slots__ = ()
-    logc = 0.0
-
-
-_UNEXPLORED = _Unexplored()
 
 
 class _Stop(Exception):
@@ -591,13 +518,3 @@ def _allowed_ids(row: np.ndarray) -> np.ndarray:
         return (nz[:, None] * 32 + _BIT_OFFSETS)[bits]
     return np.flatnonzero(np.unpackbits(row.view(np.uint8), bitorder="little"))
 
-
-def _count(kids: dict) -> int:
-    n = 0
-    stack = list(kids.values())
-    while stack:
-        x = stack.pop()
-        n += 1
-        if x.kids:
-            stack.extend(x.kids.values())
-    return n
