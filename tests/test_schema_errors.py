@@ -220,3 +220,12 @@ def test_property_names_of_one_object_are_bounded():
     with pytest.raises(LimitExceededError) as e:
         grammar_from_json_schema({"type": "object", "properties": names})
     assert e.value.limit == "property names"
+
+
+def test_non_string_legacy_id_is_a_schema_error():
+    # found by the random walk over JSONSchemaBench (Github_medium/o28532): referencing crashed on it
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "array",
+              "items": {"id": {"title": "an id property written in the wrong place", "type": "integer"}}}
+    with pytest.raises(SchemaError) as e:
+        grammar_from_json_schema(schema)
+    assert e.value.path == "/items/id"

@@ -307,7 +307,15 @@ class Compiler:
             return FALSE
         if not isinstance(schema, dict):
             raise SchemaError(f"a schema must be an object or a boolean, got {type(schema).__name__}", path=path)
-        sub = resolver.in_subresource(self.spec.create_resource(schema)) if enter else resolver
+        if enter:
+            try:
+                sub = resolver.in_subresource(self.spec.create_resource(schema))
+            except (AttributeError, TypeError):  # referencing assumes a string id ("id": {...} in draft 4)
+                key = "$id" if "$id" in schema else "id"
+                raise SchemaError(f"{key!r} must be a string to identify a schema resource, got "
+                                  f"{type(schema.get(key)).__name__}", path=path + "/" + key) from None
+        else:
+            sub = resolver
         bindings = self.cur_bindings
         if self.ambiguous:
             bindings = self._enter(self.doc.resource_of.get(id(schema)), bindings, sub)
