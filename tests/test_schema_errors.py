@@ -229,3 +229,18 @@ def test_non_string_legacy_id_is_a_schema_error():
     with pytest.raises(SchemaError) as e:
         grammar_from_json_schema(schema)
     assert e.value.path == "/items/id"
+
+
+@pytest.mark.parametrize("target,path", [
+    ({"type": "array", "items": {"id": {"type": "integer"}}}, "/x/items/id"),
+    ({"items": {"$id": 3}}, "/x/items/$id"),
+    ({"type": "string", "maxLength": "no"}, "/x/maxLength"),
+], ids=["draft4-id-object", "id-int", "maxLength-string"])
+def test_ref_target_outside_keywords_is_checked(target, path):
+    # $ref into a non-keyword location escapes the metaschema pass over the document; found by the random walk
+    schema = {"properties": {"a": {"$ref": "#/x"}}, "x": target}
+    if "id" in target.get("items", {}):
+        schema["$schema"] = "http://json-schema.org/draft-04/schema#"
+    with pytest.raises(SchemaError) as e:
+        grammar_from_json_schema(schema)
+    assert e.value.path == path

@@ -280,6 +280,7 @@ class Compiler:
         self.cur_bindings: tuple = ()
         self.anchor_resolvers: dict[int, object] = {}
         check_schema(schema, draft)
+        self.ref_checked: set[int] = {id(schema)}
         self.spec = _SPECS[draft]
         self.validator_keywords = set(_VALIDATORS[draft].VALIDATORS)
         resource = self.spec.create_resource(schema)
@@ -360,6 +361,14 @@ class Compiler:
         where = self.pointers.get(id(contents), path) if isinstance(contents, dict) else path
         if contents is not True and contents is not False and not isinstance(contents, dict):
             raise SchemaError(f"{kind} {ref!r} does not point to a schema", path=path)
+        if isinstance(contents, dict) and id(contents) not in self.ref_checked:
+            # a target outside the keyword tree (e.g. under an unknown key) escaped the metaschema check
+            self.ref_checked.add(id(contents))
+            try:
+                check_schema(contents, self.draft)
+            except SchemaError as e:
+                raise SchemaError(f"{kind} {ref!r} points to an invalid schema: {str(e).rsplit(' (at ', 1)[0]}",
+                                  path=where + (e.path or "")) from None
         return contents, self.node(contents, resolved.resolver, where, enter=False)
 
     # ------------------------------------------------------------------ normalisation driver
