@@ -10,7 +10,8 @@ budget (``Matcher(max_tokens=...)``): the shortest document's byte count plus a 
 tokens after which no document fits. Each text is then checked with ``tokensieve.validate`` (the compiler's own
 contract: the schema's ``$schema`` draft, ECMA-262 ``pattern``, the compiler's format languages). The benchmark's
 grader (:class:`jsonschemabench._validate.Checker`, Draft 2020-12 with the paper's format checkers) is run too and
-its rejections are reported as a separate column, not counted as failures: it disagrees by design on older drafts.
+its rejections are reported as a separate column, not counted as failures: it disagrees by design (it ignores
+``$schema``, evaluates ``pattern`` with Python's ``re``, and checks another set of formats).
 
 A soundness failure is an invalid document (not UTF-8, not JSON, or rejected by the validator), a dead end (empty
 mask while the document is incomplete), or an engine error on a compiled schema (an exception, a masked token that
@@ -436,7 +437,7 @@ def _record(item: SchemaItem, config: str, events: list[dict], status: str | Non
             if ev["outcome"] in _FAIL_OUTCOMES:
                 failures.append({k: ev[k] for k in ("walk", "seed", "budget", "outcome", "reason", "text", "ids")})
             elif ev.get("bench"):
-                bench.append({"walk": ev["walk"], "reason": ev["bench"], "text": ev["text"][:2000]})
+                bench.append({"walk": ev["walk"], "reason": ev["bench"], "text": ev["text"]})
     done = sum(ev["event"] == "walk" for ev in events)
     if status is not None:
         rec.update(status=status, error=error, phase=f"walk {done}" if compiled else "compile")
@@ -456,7 +457,7 @@ def summarize(records: Iterable[dict]) -> str:
     """The markdown table per subset (and total), then one line per failing walk."""
     rows: dict[str, dict[str, int]] = {}
     cols = ("schemas", "compiled", "walks", "valid", "invalid", "dead_end", "engine_error", "unfinished",
-            "timeouts", "not_compiled", "bad_file", "bench_rejected")
+            "timeouts", "not_compiled", "too_long", "bad_file", "bench_rejected")
     records = list(records)
     for rec in records:
         row = rows.setdefault(rec["subset"], dict.fromkeys(cols, 0))
@@ -466,28 +467,34 @@ def summarize(records: Iterable[dict]) -> str:
             row[k] += rec.get(k, 0)
         st = rec.get("status")
         row["timeouts"] += st in ("timeout", "oom")
-        row["not_compiled"] += st in ("not_compiled", "too_long")
+        row["not_compiled"] += st == "not_compiled"
+        row["too_long"] += st == "too_long"
         row["bad_file"] += st == "invalid_schema_file"
     order = [s for s in ALL_SUBSETS if s in rows] + sorted(set(rows) - set(ALL_SUBSETS))
     total = {c: sum(rows[s][c] for s in order) for c in cols}
     head = ("| subset | schemas | compiled | walks | valid | invalid | dead ends | engine errors | unfinished | "
-            "timeouts | not compiled | bad file | bench-rejected |")
+            "timeouts | not compiled | too long | bad file | bench-rejected |")
     lines = [head, "|---" + "|---:" * (len(cols)) + "|"]
     for name, row in [(s, rows[s]) for s in order] + [("**total**", total)]:
         lines.append(f"| {name} | " + " | ".join(str(row[c]) for c in cols) + " |")
     lines.append("")
     lines.append("timeouts: wall-clock, CPU or memory limit (walks finished before it are counted); not compiled: "
-                 "a TokensieveError, or the shortest document is longer than --max-steps; bench-rejected: valid "
-                 "under tokensieve.validate but not under the benchmark's Draft 2020-12 grader (reported, not a "
-                 "failure).")
+                 "a TokensieveError; too long: compiled, but the shortest document is longer than --max-steps (not "
+                 "walked); bench-rejected: valid under tokensieve.validate but not under the benchmark's Draft "
+                 "2020-12 grader (reported, not a failure).")
     fails = [(rec, f) for rec in records for f in rec.get("failures", ())]
     if fails:
         lines.append("")
         lines.append(f"FAILURES ({len(fails)}):")
         for rec, f in fails:
+            reason = (f.get("reason") or "-").splitlines()[0][:300]
+            if f.get("seed") is None:  # compiling, or a crash between walks
+                where = "compile" if not rec.get("compiled") else f"walk {f.get('walk')}"
+                lines.append(f"- {rec['schema']} ({where}): {f['outcome']}: {reason}")
+                continue
             text = (f.get("text") or "")[:200]
-            lines.append(f"- {rec['schema']} walk {f.get('walk')} seed {f.get('seed')!r} budget {f.get('budget')}: "
-                         f"{f['outcome']}: {(f.get('reason') or '-').splitlines()[0][:300]} text={text!r}")
+            lines.append(f"- {rec['schema']} walk {f['walk']} seed {f['seed']!r} budget {f.get('budget')}: "
+                         f"{f['outcome']}: {reason} text={text!r}")
     return "\n".join(lines)
 
 

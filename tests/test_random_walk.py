@@ -232,6 +232,7 @@ def test_untyped_compiler_exception_is_a_failure(tmp_path, monkeypatch):
     assert _main(data, out) == 1
     (rec,) = _records(out)
     assert rec["status"] == "compile_error" and rec["engine_error"] == 1 and "compiler bug" in rec["error"]
+    assert "- Glaiveai2K/s (compile): engine_error: 'compiler bug'" in rw.summarize([rec])
 
 
 def test_child_crash_on_a_compiled_schema_is_a_failure(tmp_path, monkeypatch):
@@ -264,7 +265,7 @@ def test_not_compiled_and_bad_files_are_reported_not_failed(tmp_path, capsys):
     assert recs["list"]["status"] == "invalid_schema_file"
     assert recs["ok"]["valid"] == 3
     report = capsys.readouterr().out
-    assert "| Glaiveai2K | 4 | 1 | 3 | 3 | 0 | 0 | 0 | 0 | 0 | 1 | 2 | 0 |" in report
+    assert "| Glaiveai2K | 4 | 1 | 3 | 3 | 0 | 0 | 0 | 0 | 0 | 1 | 0 | 2 | 0 |" in report
 
 
 def test_timeout_keeps_the_walks_done_before_it(tmp_path, monkeypatch):
@@ -377,12 +378,14 @@ def test_summary_counts_by_subset():
          "failures": []},
         {"schema": "B/1", "subset": "Glaiveai2K", "compiled": True, "walks": 3, "valid": 3, "status": "ok",
          "bench_rejected": 1, "failures": []},
+        {"schema": "B/2", "subset": "Glaiveai2K", "compiled": True, "walks": 0, "status": "too_long",
+         "failures": []},
     ]
     text = rw.summarize(recs)
     lines = text.splitlines()
     assert lines[2].startswith("| Glaiveai2K |")  # the benchmark's subset order
-    assert "| Snowplow | 2 | 1 | 2 | 1 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 |" in text
-    assert "| **total** | 3 | 2 | 5 | 4 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 1 |" in text
+    assert "| Snowplow | 2 | 1 | 2 | 1 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |" in text
+    assert "| **total** | 4 | 3 | 5 | 4 | 1 | 0 | 0 | 0 | 1 | 0 | 1 | 0 | 1 |" in text
     assert "FAILURES (1):" in text and "A/1 walk 1 seed '0/A/1/1'" in text
 
 
@@ -422,3 +425,15 @@ def test_any_seed_and_budget_gives_a_valid_document(name, seed, slack):
     budget = max(rw._shortest_bytes(cg), 1) + slack
     r = rw.walk_once(cg, schema, random.Random(seed), budget=budget, opts=rw.WalkOptions(bench_check=False))
     assert r["outcome"] == "valid", r
+
+
+def test_schema_whose_shortest_document_exceeds_max_steps_is_skipped(tmp_path, capsys):
+    data = _data_dir(tmp_path, {"obj": OBJ, "b": {"type": "boolean"}})
+    out = tmp_path / "rw.jsonl"
+    assert _main(data, out, "--max-steps", "8") == 0
+    recs = {r["schema"]: r for r in _records(out)}
+    long = recs["Glaiveai2K/obj"]
+    assert (long["status"], long["compiled"], long["walks"]) == ("too_long", True, 0)
+    assert long["shortest_bytes"] == len('{"name":"","n":3}')
+    assert recs["Glaiveai2K/b"]["valid"] == 3
+    assert "| Glaiveai2K | 2 | 2 | 3 | 3 | 0 | 0 | 0 | 0 | 0 | 0 | 1 | 0 | 0 |" in capsys.readouterr().out
