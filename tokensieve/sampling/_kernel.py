@@ -3,21 +3,10 @@ the twin, like the mask kernels)."""
 
 from __future__ import annotations
 
-import warnings
-
-from ..masking._select import FORCE_PURE
+from ..masking._select import pick
 from . import _gad_py as python_kernels
 
-if FORCE_PURE:
-    kernels = python_kernels
-else:
-    try:
-        from ..cext import _gad as kernels  # type: ignore[no-redef]
-    except ImportError:  # extension not built: correct but slower
-        warnings.warn("tokensieve: Cython extension _gad not built; the sampler's trie uses the pure-Python path "
-                      "(reinstall with a C compiler for speed)", RuntimeWarning, stacklevel=2)
-        kernels = python_kernels
-
+kernels = pick("_gad", python_kernels, "the sampler's trie")
 IMPLEMENTATION = "python" if kernels is python_kernels else "cython"
 
 __all__ = ["kernels", "python_kernels", "IMPLEMENTATION"]
