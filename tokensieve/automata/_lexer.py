@@ -32,7 +32,6 @@ class Lexer:
             self.nfa.add_terminal(rx, name)
         self.n_terminals = len(regexes)
         self.max_states = max_states
-        self._closure_memo: dict[int, frozenset[int]] = {}
         self._state_of: dict[frozenset, int] = {}
         self.sets: list[frozenset] = [frozenset()]  # state 0: dead
         # terminals accepting in each state (bitmask as int), and a flat "is accepting" byte table for C
@@ -44,44 +43,11 @@ class Lexer:
         self._start_cache: dict[int, int] = {}
         self._start_states: set[int] = set()
         self._final_owner = {f: i for i, f in enumerate(self.nfa.finals)}
-        self.live_terminals = self._live_terminals()
+        self.live_terminals = self.nfa.live_mask()
 
     # ---- construction ----
-    def _live_terminals(self) -> int:
-        """Bitmask of terminals whose language is non-empty (others can never be lexed)."""
-        live = 0
-        for i, s in enumerate(self.nfa.starts):
-            seen, stack, fin = {s}, [s], self.nfa.finals[i]
-            while stack:
-                x = stack.pop()
-                if x == fin:
-                    live |= 1 << i
-                    break
-                for y in self.nfa.eps[x]:
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-                for _lo, _hi, y in self.nfa.edges[x]:
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-        return live
-
     def _closure(self, s: int) -> frozenset[int]:
-        c = self._closure_memo.get(s)
-        if c is None:
-            seen, stack = {s}, [s]
-            eps = self.nfa.eps
-            while stack:
-                x = stack.pop()
-                for y in eps[x]:
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-            # keep only states that consume bytes or accept: smaller sets, more sharing
-            c = frozenset(x for x in seen if self.nfa.edges[x] or x in self._final_owner)
-            self._closure_memo[s] = c
-        return c
+        return self.nfa.closure(s)
 
     def _intern(self, nfa_set: frozenset, marker=None) -> int:
         key = nfa_set if marker is None else (nfa_set, marker)
@@ -179,39 +145,9 @@ class Lexer:
         return len(self.sets)
 
     # ---- shortest completions (for token budgets) ----
-    def _distances(self) -> list[int]:
-        """Fewest bytes from each NFA state to its terminal's final state (0-1 BFS on the reverse graph)."""
-        d = getattr(self, "_dist", None)
-        if d is not None:
-            return d
-        from collections import deque
-
-        n = len(self.nfa.edges)
-        inf = 1 << 30
-        rev_eps: list[list[int]] = [[] for _ in range(n)]
-        rev_byte: list[list[int]] = [[] for _ in range(n)]
-        for x in range(n):
-            for y in self.nfa.eps[x]:
-                rev_eps[y].append(x)
-            for _lo, _hi, y in self.nfa.edges[x]:
-                rev_byte[y].append(x)
-        d = [inf] * n
-        dq = deque()
-        for f in self.nfa.finals:
-            d[f] = 0
-            dq.append(f)
-        while dq:
-            y = dq.popleft()
-            for x in rev_eps[y]:
-                if d[y] < d[x]:
-                    d[x] = d[y]
-                    dq.appendleft(x)
-            for x in rev_byte[y]:
-                if d[y] + 1 < d[x]:
-                    d[x] = d[y] + 1
-                    dq.append(x)
-        self._dist = d
-        return d
+    def _distances(self):
+        """Fewest bytes from each NFA state to its terminal's final state."""
+        return self.nfa.distances()
 
     def terminal_distances(self, state: int) -> dict[int, int]:
         """For each terminal alive in ``state``: the fewest bytes that complete a lexeme of it."""

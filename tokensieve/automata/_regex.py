@@ -8,6 +8,9 @@ backreferences, word boundaries, inner anchors) raise UnsupportedFeatureError.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections import deque
+from heapq import heappop, heappush
 
 try:  # Python >= 3.11
     from re import _constants as C
@@ -22,6 +25,11 @@ from . import _charset as cs
 __all__ = ["NFA", "check_regex", "parse_regex"]
 
 MAX_REPEAT = C.MAXREPEAT
+# Counted repetitions with more copies than this keep one copy of their body and make the others on demand
+# (``maxLength: 32767`` would otherwise be ~1.6M NFA states and ~11 s of compile before the first mask).
+VIRTUAL_MIN_COPIES = 64
+_VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
+_INF = 1 << 30
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)
 
@@ -52,27 +60,82 @@ def parse_regex(pattern: str, where: str = "regex"):
         raise LimitExceededError("regex nesting", f"regex for {where} is nested too deeply") from None
 
 
+def _has_big_repeat(items) -> bool:
+    """True if a repetition inside ``items`` would itself be made virtual (virtual copies do not nest)."""
+    stack = [items]
+    while stack:
+        for op, av in stack.pop():
+            if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+                lo, hi, sub = av
+                if (lo if hi == MAX_REPEAT else hi) > VIRTUAL_MIN_COPIES:
+                    return True
+                stack.append(list(sub))
+            elif op is C.BRANCH:
+                stack.extend(list(alt) for alt in av[1])
+            elif op is C.SUBPATTERN:
+                stack.append(list(av[3]))
+    return False
+
+
 def check_regex(pattern: str, where: str = "regex") -> None:
     """Raise GrammarError / UnsupportedFeatureError if ``pattern`` cannot be a terminal."""
     nfa = NFA(max_states=2_000_000)
     nfa.add_terminal(pattern, where)
 
 
+class _Rep:
+    """A counted repetition ``body{lo,hi}`` from ``entry`` to ``exit``, kept as one template copy of the body.
+
+    The template is the regular states ``b0 .. b0+k-1`` (entered at ``bs``, left at ``be``), reachable from
+    nowhere; copy ``i`` of template state ``x`` is the virtual id ``base + i*k + (x - b0)``.
+    """
+
+    __slots__ = ("base", "b0", "k", "bs", "be", "lo", "hi", "entry", "exit", "dloc")
+
+    def __init__(self, base, b0, k, bs, be, lo, hi, entry, exit_):
+        self.base, self.b0, self.k, self.bs, self.be = base, b0, k, bs, be
+        self.lo, self.hi, self.entry, self.exit = lo, hi, entry, exit_
+        self.dloc = None  # fewest bytes from each template state to ``be`` (computed with the distances)
+
+
+class _Rows(list):
+    """Per-state rows of the NFA (byte edges, epsilon edges, owner, distance): regular ids index the list,
+    virtual ids are computed by ``nfa``."""
+
+    __slots__ = ("virtual",)
+
+    def __getitem__(self, x):
+        if x < _VBASE:
+            return list.__getitem__(self, x)
+        return self.virtual(x)
+
+
 class NFA:
     """A byte-level Thompson NFA holding all terminals of a grammar.
 
     State ``s`` has byte edges ``edges[s] = [(lo, hi, target), ...]`` and epsilon edges ``eps[s]``.
-    Terminal ``i`` starts at ``starts[i]`` and accepts in ``finals[i]``.
+    Terminal ``i`` starts at ``starts[i]`` and accepts in ``finals[i]``. Ids from ``_VBASE`` on are copies of
+    a large counted repetition's body, made on demand (``edges``/``eps``/``owner`` index them like the
+    others); :meth:`closure`, :meth:`distances` and :meth:`live_mask` never enumerate them.
     """
 
     def __init__(self, max_states: int = 1_000_000):
-        self.edges: list[list[tuple[int, int, int]]] = []
-        self.eps: list[list[int]] = []
-        self.owner: list[int] = []  # terminal index of each state (-1 while building)
+        self.edges: list[list[tuple[int, int, int]]] = _Rows()
+        self.eps: list[list[int]] = _Rows()
+        self.owner: list[int] = _Rows()  # terminal index of each state (-1 while building)
+        self.edges.virtual = self._v_edges
+        self.eps.virtual = self._v_eps
+        self.owner.virtual = lambda x: list.__getitem__(self.owner, self._locate(x)[2])
         self.starts: list[int] = []
         self.finals: list[int] = []
         self.max_states = max_states
         self._class_cache: dict[tuple, list[list[tuple[int, int]]]] = {}
+        self._reps: list[_Rep] = []
+        self._rep_bases: list[int] = []
+        self._vnext = _VBASE
+        self._closure_memo: dict[int, frozenset[int]] = {}
+        self._final_set: frozenset[int] = frozenset()
+        self._dist = None
 
     def _new(self) -> int:
         if len(self.edges) >= self.max_states:
@@ -82,6 +145,41 @@ class NFA:
         self.eps.append([])
         self.owner.append(-1)
         return len(self.edges) - 1
+
+    # -- virtual copies of repetition bodies --
+    def _locate(self, v: int) -> tuple[_Rep, int, int]:
+        r = self._reps[bisect_right(self._rep_bases, v) - 1]
+        i, j = divmod(v - r.base, r.k)
+        return r, i, r.b0 + j
+
+    def _v_edges(self, v: int) -> list:
+        r, i, x = self._locate(v)
+        shift = r.base + i * r.k - r.b0
+        return [(lo, hi, y + shift) for lo, hi, y in list.__getitem__(self.edges, x)]
+
+    def _v_eps(self, v: int) -> list:
+        r, i, x = self._locate(v)
+        shift = r.base + i * r.k - r.b0
+        out = [y + shift for y in list.__getitem__(self.eps, x)]
+        if x == r.be:
+            if i + 1 < r.hi:
+                out.append(r.base + (i + 1) * r.k + r.bs - r.b0)
+            if i + 1 >= r.lo:
+                out.append(r.exit)
+        return out
+
+    def _virtual_repeat(self, sub, lo: int, hi: int, s: int, e: int, fl: int, where: str) -> None:
+        b0 = len(self.edges)
+        bs, be = self._new(), self._new()
+        self._compile(sub, bs, be, fl, where)  # its own work stack: the template is b0 .. len-1
+        k = len(self.edges) - b0
+        r = _Rep(self._vnext, b0, k, bs, be, lo, hi, s, e)
+        self._vnext += hi * k
+        self._reps.append(r)
+        self._rep_bases.append(r.base)
+        self.eps[s].append(r.base + bs - b0)
+        if lo == 0:
+            self.eps[s].append(e)
 
     def add_terminal(self, pattern: str, where: str) -> int:
         """Compile ``pattern`` as the next terminal; returns its index."""
@@ -100,7 +198,132 @@ class NFA:
             self.owner[st] = idx
         self.starts.append(s)
         self.finals.append(e)
+        self._final_set = frozenset(self.finals)
+        self._closure_memo.clear()
+        self._dist = None
         return idx
+
+    # -- queries (shared by the masking lexer and the infill checker) --
+    def closure(self, s: int) -> frozenset[int]:
+        """States reachable from ``s`` by epsilon edges that consume a byte or accept (memoised)."""
+        c = self._closure_memo.get(s)
+        if c is None:
+            eps, edges = self.eps, self.edges
+            seen, stack = {s}, [s]
+            while stack:
+                for y in eps[stack.pop()]:
+                    if y not in seen:
+                        seen.add(y)
+                        stack.append(y)
+            fin = self._final_set
+            c = frozenset(x for x in seen if edges[x] or x in fin)
+            self._closure_memo[s] = c
+        return c
+
+    def live_mask(self) -> int:
+        """Bitmask of terminals whose language is non-empty (a search that steps over repetitions whole)."""
+        live = 0
+        for i, s in enumerate(self.starts):
+            if self._reaches(s, self.finals[i]):
+                live |= 1 << i
+        return live
+
+    def _reaches(self, s: int, goal: int) -> bool:
+        seen, stack = {s}, [s]
+        while stack:
+            x = stack.pop()
+            if x == goal:
+                return True
+            nxt = list(list.__getitem__(self.eps, x))
+            nxt.extend(y for _lo, _hi, y in list.__getitem__(self.edges, x))
+            for y in nxt:
+                if y >= _VBASE:
+                    r = self._locate(y)[0]
+                    if not self._reaches(r.bs, r.be):  # templates hold no virtual ids: one level deep
+                        continue
+                    y = r.exit
+                if y not in seen:
+                    seen.add(y)
+                    stack.append(y)
+        return False
+
+    def distances(self) -> list[int]:
+        """Fewest bytes from each state to its terminal's final state (``1 << 30`` if none); virtual ids too.
+
+        Dial's shortest paths on the reverse graph of the regular states, where a repetition counts as one
+        edge ``entry -> exit`` weighing its fewest bytes; a copy's distance is then arithmetic.
+        """
+        if self._dist is not None:
+            return self._dist
+        n = len(self.edges)
+        edges, eps = list.__getitem__, list.__getitem__
+        rev_eps: list[list[int]] = [[] for _ in range(n)]
+        rev_byte: list[list[int]] = [[] for _ in range(n)]
+        rev_w: dict[int, list[tuple[int, int]]] = {}
+        for x in range(n):
+            for y in eps(self.eps, x):
+                if y < _VBASE:
+                    rev_eps[y].append(x)
+            for _lo, _hi, y in edges(self.edges, x):
+                rev_byte[y].append(x)  # template edges stay inside the template: never virtual
+        for r in self._reps:
+            r.dloc = self._template_distances(r, rev_eps, rev_byte)
+            m = r.dloc[r.bs - r.b0]
+            if m < _INF:
+                rev_w.setdefault(r.exit, []).append((r.entry, max(r.lo, 1) * m))
+        d = [_INF] * n
+        buckets: dict[int, list[int]] = {0: list(self.finals)}
+        heap = [0]
+        for f in self.finals:
+            d[f] = 0
+        while heap:
+            dist = heappop(heap)
+            bucket = buckets.pop(dist)
+            while bucket:
+                y = bucket.pop()
+                if d[y] != dist:
+                    continue
+                for x, w in [(x, 0) for x in rev_eps[y]] + [(x, 1) for x in rev_byte[y]] + rev_w.get(y, []):
+                    nd = dist + w
+                    if nd < d[x]:
+                        d[x] = nd
+                        if w == 0:
+                            bucket.append(x)
+                        else:
+                            if nd not in buckets:
+                                buckets[nd] = []
+                                heappush(heap, nd)
+                            buckets[nd].append(x)
+        out = _Rows(d)
+        out.virtual = self._v_distance
+        self._dist = out
+        return out
+
+    def _v_distance(self, v: int) -> int:
+        r, i, x = self._locate(v)
+        a, m, tail = r.dloc[x - r.b0], r.dloc[r.bs - r.b0], list.__getitem__(self._dist, r.exit)
+        if a >= _INF or tail >= _INF:
+            return _INF
+        return a + max(0, r.lo - (i + 1)) * m + tail
+
+    @staticmethod
+    def _template_distances(r: _Rep, rev_eps, rev_byte) -> list[int]:
+        """0-1 BFS from a template's end, inside the template."""
+        d = [_INF] * r.k
+        d[r.be - r.b0] = 0
+        dq = deque([r.be])
+        while dq:
+            y = dq.popleft()
+            dy = d[y - r.b0]
+            for x in rev_eps[y]:
+                if r.b0 <= x < r.b0 + r.k and dy < d[x - r.b0]:
+                    d[x - r.b0] = dy
+                    dq.appendleft(x)
+            for x in rev_byte[y]:
+                if r.b0 <= x < r.b0 + r.k and dy + 1 < d[x - r.b0]:
+                    d[x - r.b0] = dy + 1
+                    dq.append(x)
+        return d
 
     # -- compilation: an explicit work stack, so nesting depth never reaches Python's recursion limit --
     def _compile(self, items, start: int, end: int, flags: int, where: str) -> None:
@@ -155,7 +378,16 @@ class NFA:
     def _repeat(self, sub, lo, hi, s, e, fl, where, work) -> None:
         if hi != MAX_REPEAT and hi > 100_000 or lo > 100_000:
             raise LimitExceededError("regex repetition", f"count above 100000 in {where}")
-        cur = s
+        copies = lo if hi == MAX_REPEAT else hi
+        if copies > VIRTUAL_MIN_COPIES and not _has_big_repeat(sub):
+            if hi != MAX_REPEAT:
+                self._virtual_repeat(sub, lo, hi, s, e, fl, where)
+                return
+            cur = self._new()
+            self._virtual_repeat(sub, lo, lo, s, cur, fl, where)
+            lo = 0
+        else:
+            cur = s
         for _ in range(lo):
             nxt = self._new()
             work.append(("seq", sub, cur, nxt, fl))

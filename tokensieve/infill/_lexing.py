@@ -33,49 +33,16 @@ class ByteDFA:
         self.n_terminals = len(regexes)
         self.max_states = max_states
         self._final_owner = {f: i for i, f in enumerate(self.nfa.finals)}
-        self._closure_memo: dict[int, frozenset[int]] = {}
         self.sets: list[frozenset[int]] = [frozenset()]
         self.acc: list[int] = [0]
         self.rows: list[list[int] | None] = [[DEAD] * 256]
         self._index: dict[frozenset[int], int] = {frozenset(): DEAD}
         self._start: dict[int, int] = {}
         self._reach: dict[int, int] = {DEAD: DEAD}
-        self.live = self._live_terminals()
-
-    def _live_terminals(self) -> int:
-        live = 0
-        nfa = self.nfa
-        for i, s in enumerate(nfa.starts):
-            seen, stack = {s}, [s]
-            while stack:
-                x = stack.pop()
-                if x == nfa.finals[i]:
-                    live |= 1 << i
-                    break
-                for y in nfa.eps[x]:
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-                for _lo, _hi, y in nfa.edges[x]:
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-        return live
+        self.live = self.nfa.live_mask()
 
     def _closure(self, s: int) -> frozenset[int]:
-        c = self._closure_memo.get(s)
-        if c is None:
-            eps, edges = self.nfa.eps, self.nfa.edges
-            seen, stack = {s}, [s]
-            while stack:
-                x = stack.pop()
-                for y in eps[x]:
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-            c = frozenset(x for x in seen if edges[x] or x in self._final_owner)
-            self._closure_memo[s] = c
-        return c
+        return self.nfa.closure(s)
 
     def _intern(self, nfa_set: frozenset[int]) -> int:
         sid = self._index.get(nfa_set)
