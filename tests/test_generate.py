@@ -693,6 +693,32 @@ def test_processor_batch_with_grammar_per_row(llama, tok, vocab):
         len(rows[0]) - len(_strip_eos(rows[0], tok.eos_token_id)))
 
 
+BATCH_SCHEMAS = [
+    PERSON,
+    {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 99}, "minItems": 1, "maxItems": 3},
+    {"enum": ["yes", "no", {"why": "unsure"}]},
+    {"type": "object", "properties": {"n": {"type": "number"}, "tags": {"type": "array", "items": {"type": "string",
+                                                                                                  "maxLength": 3}}},
+     "required": ["n"], "additionalProperties": False},
+]
+
+
+def test_processor_batch_of_four_schemas_matches_generate(json_schema_support, llama, tok, vocab):
+    # one model.generate call, a different schema per row; each row equals generate()'s greedy output
+    budget = 40
+    compiled = [masking.compile(Grammar.from_json_schema(s), vocab) for s in BATCH_SCHEMAS]
+    prompt = prompt_token_ids(tok, "Give me data.")
+    proc = LogitsProcessor(compiled, max_tokens=budget)
+    rows = _hf_generate(llama, tok, [prompt] * 4, [proc], budget)
+    for schema, ids in zip(BATCH_SCHEMAS, rows):
+        r = generate(llama, tok, "Give me data.", schema=schema, max_new_tokens=budget, jump_forward=False,
+                     return_details=True)
+        body = _strip_eos(ids, tok.eos_token_id)
+        assert body == _strip_eos(r.token_ids, tok.eos_token_id), schema
+        assert r.finished and r.valid
+        jsonschema.validate(json.loads(tok.decode(body)), schema)
+
+
 def test_processor_sampling_and_beams(llama, tok, vocab):
     pattern = r"[a-z]{2,6}"
     compiled = masking.compile(Grammar.from_regex(pattern), vocab)
