@@ -48,6 +48,7 @@ def main(argv=None) -> int:
 
     import tokensieve as ts
     from tokensieve import _model
+    from tokensieve._generate import prompt_token_ids
 
     data = args.data or default_data_dir()
     prompts = find_few_shot_file(data)
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
         except ts.TokensieveError:
             continue
         messages = few_shot_messages(prompts, item.subset, schema)
-        if len(tok.apply_chat_template(messages, tokenize=True)) > args.max_prompt_tokens:
+        if len(prompt_token_ids(tok, messages)) > args.max_prompt_tokens:
             continue
         seen_subsets[item.subset] = seen_subsets.get(item.subset, 0) + 1
         rec = {"subset": item.subset, "name": item.name}

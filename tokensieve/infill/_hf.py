@@ -90,6 +90,8 @@ class HFDiffusionModel:
         prompt_ids: list[int] = []
         if prompt is not None:
             msgs = [{"role": "user", "content": prompt}]
-            prompt_ids = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)
+            # transformers 5 returns a BatchEncoding here, not a list of ids
+            enc = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)
+            prompt_ids = [int(t) for t in (enc["input_ids"] if hasattr(enc, "keys") else enc)]
         return cls(model, mask_token_id=int(mask), prompt_ids=prompt_ids, shift_logits=(kind == "dream"),
                    vocab_size=len(tok)), tok
