@@ -8,7 +8,8 @@ deadline per phase; a worker that dies or overruns is killed and restarted and t
 :func:`fork_host_main` is a worker body for compile-only work (``compile-coverage``, ``maskbench``): it loads the
 tokenizer and the engines once, then runs every task in a forked child with ``RLIMIT_AS`` (memory) and
 ``RLIMIT_CPU`` limits and a wall-clock kill, so each schema starts from the same clean state and its peak memory
-is measured alone.
+is measured alone. :func:`run_forked` is that fork (also used by :mod:`jsonschemabench.random_walk`): messages
+stream back over a pipe, so those sent before a child dies or is killed are kept.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ import time
 import traceback
 from typing import Any, Callable
 
-__all__ = ["Worker", "WorkerStartError", "fork_host_main", "set_memory_limit", "rss_mb"]
+__all__ = ["Worker", "WorkerStartError", "fork_host_main", "rss_mb", "run_forked", "set_memory_limit"]
 
 _GRACE_S = 10.0  # beyond a phase's own limit before the main process kills the worker
+_OOM_ERROR = "MemoryError (memory limit reached)"
+_MSG, _DONE, _CRASH = "msg", "done", "crash"  # frame tags: a message, child_fn returned, an exception's traceback
+_EXIT_OOM, _EXIT_CRASH = 3, 4
 
 
 class WorkerStartError(Exception):
@@ -249,34 +253,23 @@ def fork_host_main(conn, tokenizer_spec: str, engines: list[str], options: dict)
             break
         task = msg[1]
         conn.send(("phase", "run", {}))
-        conn.send(("result", _run_forked(task, ready, bundle, _tasks)))
+        conn.send(("result", _run_task(task, ready, bundle, _tasks)))
 
 
-def _run_forked(task: dict, engines: dict, bundle: Any, tasks_mod: Any) -> dict:
-    timeout = float(task.get("timeout_s", 60.0))
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 0
-        try:
-            os.close(r)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            cpu = int(timeout) + 2
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+def _run_task(task: dict, engines: dict, bundle: Any, tasks_mod: Any) -> dict:
+    # native engines print warnings on fd 2 (e.g. XGrammar approximating a keyword): keep them as data
+    with tempfile.TemporaryFile() as err_file:
+        def child(emit: Callable[[Any], None]) -> None:
             try:  # measure this schema's peak alone (resets VmHWM to the current RSS)
                 with open("/proc/self/clear_refs", "w") as f:
                     f.write("5")
             except OSError:
                 pass
             rss0, _ = rss_mb()
-            # native engines print warnings on fd 2 (e.g. XGrammar approximating a keyword): keep them as data
-            err_file = tempfile.TemporaryFile()
-            os.dup2(err_file.fileno(), 2)
-            set_memory_limit(task.get("memory_mb"))
             try:
                 out = getattr(tasks_mod, task["kind"])(task, engines[task["engine"]], bundle)
             except MemoryError:
-                out = {"status": "oom", "error": "MemoryError (memory limit reached)"}
+                out = {"status": "oom", "error": _OOM_ERROR}
             err_file.seek(0)
             warnings = err_file.read(4000).decode("utf-8", "replace").strip()
             if warnings:
@@ -284,64 +277,111 @@ def _run_forked(task: dict, engines: dict, bundle: Any, tasks_mod: Any) -> dict:
             _, peak = rss_mb()
             out["rss_peak_mb"] = round(peak, 1) if peak else None
             out["rss_growth_mb"] = round(peak - rss0, 1) if peak and rss0 else None
-            data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
-            _write_all(w, struct.pack("<Q", len(data)) + data)
-        except MemoryError:
-            code = 3
-        except BaseException:  # noqa: BLE001 - anything else: report what we can
-            code = 4
-            try:
-                data = pickle.dumps({"status": "crash", "error": traceback.format_exc(limit=3)[-2000:]})
-                _write_all(w, struct.pack("<Q", len(data)) + data)
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(code)
+            emit(out)
+
+        messages, status, error = run_forked(child, float(task.get("timeout_s", 60.0)), task.get("memory_mb"),
+                                             stderr=err_file.fileno())
+    return messages[0] if status is None else {"status": status, "error": error}
+
+
+# ------------------------------------------------------------------------------------------- forked child
+
+def run_forked(child_fn: Callable[[Callable[[Any], None]], None], timeout_s: float, memory_mb: float | None, *,
+               stderr: int | None = None) -> tuple[list[Any], str | None, str | None]:
+    """Run ``child_fn(emit)`` in a forked child with wall-clock, CPU and memory limits; its messages stream back.
+
+    Parameters: ``child_fn`` runs in the child and calls ``emit(message)`` for each picklable message;
+    ``timeout_s`` the wall-clock limit (the CPU limit is 2 s above it); ``memory_mb`` the address-space growth
+    allowed (:func:`set_memory_limit`; None: no limit); ``stderr`` the descriptor the child's fd 2 goes to
+    (None: /dev/null, so native warnings cannot tear the parent's output).
+
+    Returns ``(messages, status, error)``: the messages received, also those sent before the child died or
+    was killed; ``status`` None when ``child_fn`` returned, else ``"timeout"``, ``"oom"`` or ``"crash"`` with
+    ``error`` saying why.
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _child_main(child_fn, r, w, timeout_s, memory_mb, stderr)  # never returns
     os.close(w)
+    frames: list[tuple[str, Any]] = []
     buf = bytearray()
-    deadline = time.monotonic() + timeout
-    timed_out = False
+    deadline = time.monotonic() + timeout_s
+    timed_out = True  # until the pipe closes: an exception here must not leave the child running either
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                timed_out = True
                 break
-            rl, _, _ = select.select([r], [], [], left)
-            if not rl:
+            if not select.select([r], [], [], left)[0]:
                 continue
             chunk = os.read(r, 1 << 20)
             if not chunk:
+                timed_out = False
                 break
             buf += chunk
+            while len(buf) >= 8:
+                n = struct.unpack_from("<Q", buf)[0]
+                if len(buf) < 8 + n:
+                    break
+                frames.append(pickle.loads(bytes(buf[8:8 + n])))
+                del buf[:8 + n]
     finally:
         os.close(r)
+        if timed_out:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(pid, 0)
+    messages = [data for tag, data in frames if tag == _MSG]
+    last = frames[-1] if frames else (None, None)
     if timed_out:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _, status = os.waitpid(pid, 0)
-    if timed_out:
-        return {"status": "timeout", "error": f"no answer within {timeout:g} s (killed)"}
-    if len(buf) >= 8:
-        n = struct.unpack("<Q", bytes(buf[:8]))[0]
-        if len(buf) >= 8 + n:
-            return pickle.loads(bytes(buf[8: 8 + n]))
+        return messages, "timeout", f"no result within {timeout_s:g} s (killed)"
+    if last[0] == _DONE:
+        return messages, None, None
+    if last[0] == _CRASH:
+        return messages, "crash", last[1]
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         if sig == signal.SIGXCPU:
-            return {"status": "timeout", "error": f"CPU time limit ({timeout:g} s) reached"}
+            return messages, "timeout", f"CPU time limit ({timeout_s:g} s) reached"
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         hint = " (likely out of memory)" if sig in (signal.SIGABRT, signal.SIGKILL) else ""
-        return {"status": "crash", "error": f"killed by {name}{hint}"}
+        return messages, "crash", f"killed by {name}{hint}"
     code = os.WEXITSTATUS(status)
-    if code == 3:
-        return {"status": "oom", "error": "MemoryError (memory limit reached)"}
-    return {"status": "crash", "error": f"exited with code {code} without a result"}
+    if code == _EXIT_OOM:
+        return messages, "oom", _OOM_ERROR
+    return messages, "crash", f"exited with code {code}"
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+def _child_main(child_fn: Callable, r: int, w: int, timeout_s: float, memory_mb: float | None,
+                stderr: int | None) -> None:
+    code = 0
+    try:
+        os.close(r)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        cpu = int(timeout_s) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        os.dup2(os.open(os.devnull, os.O_WRONLY) if stderr is None else stderr, 2)
+        set_memory_limit(memory_mb)
+        child_fn(lambda message: _send(w, _MSG, message))
+        _send(w, _DONE, None)
+    except MemoryError:
+        code = _EXIT_OOM  # nothing more can be sent reliably: the exit code says it
+    except BaseException:  # noqa: BLE001 - anything else: report what we can
+        code = _EXIT_CRASH
+        try:
+            _send(w, _CRASH, traceback.format_exc(limit=4)[-2000:])
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def _send(fd: int, tag: str, data: Any) -> None:
+    """One frame: ``<Q length>`` then the pickled ``(tag, data)``."""
+    payload = pickle.dumps((tag, data), protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(struct.pack("<Q", len(payload)) + payload)
     while view:
         n = os.write(fd, view)
         view = view[n:]

@@ -29,13 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import random
-import resource
-import select
 import shutil
-import signal
-import struct
 import sys
 import time
 import traceback
@@ -46,6 +41,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ._data import ALL_SUBSETS, PACKAGE_DIR, DataError, SchemaItem, discover_subsets, list_schemas
+from ._workers import run_forked
 
 __all__ = ["SAMPLE_DIR", "WalkOptions", "byte_vocabulary", "default_data_dir", "load_vocabulary", "main",
            "run", "run_schema", "summarize", "walk_once", "write_sample"]
@@ -306,104 +302,6 @@ def run_schema(schema: Any, key: str, vocab, opts: WalkOptions, emit: Callable[[
               "seconds": round(time.perf_counter() - t1, 4), **r})
 
 
-# ------------------------------------------------------------------------------------------- isolation
-
-def _run_isolated(fn: Callable[[Callable[[dict], None]], None], timeout_s: float, memory_mb: float | None
-                  ) -> tuple[list[dict], str | None, str | None]:
-    """Run ``fn(emit)`` in a forked child with CPU, wall-clock and memory limits; events stream back.
-
-    Returns ``(events, status, error)``: ``status`` None when the child finished, else ``timeout``, ``oom`` or
-    ``crash``, with the events received before it.
-    """
-    from ._workers import set_memory_limit
-
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns
-        code = 0
-        try:
-            os.close(r)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            cpu = int(timeout_s) + 2
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)  # warnings from native code must not tear the parent's progress bar
-            set_memory_limit(memory_mb)
-
-            def emit(ev: dict) -> None:
-                data = pickle.dumps(ev, protocol=pickle.HIGHEST_PROTOCOL)
-                _write_all(w, struct.pack("<Q", len(data)) + data)
-
-            try:
-                fn(emit)
-            except MemoryError:
-                emit({"event": "oom"})
-                code = 3
-        except BaseException:  # noqa: BLE001 - report what we can; the parent records a crash
-            code = 4
-            try:
-                data = pickle.dumps({"event": "crash", "error": traceback.format_exc(limit=4)[-2000:]})
-                _write_all(w, struct.pack("<Q", len(data)) + data)
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(code)
-    os.close(w)
-    buf, events = bytearray(), []
-    deadline = time.monotonic() + timeout_s
-    timed_out = False
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([r], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(r, 1 << 20)
-            if not chunk:
-                break
-            buf += chunk
-            while len(buf) >= 8:
-                n = struct.unpack("<Q", bytes(buf[:8]))[0]
-                if len(buf) < 8 + n:
-                    break
-                events.append(pickle.loads(bytes(buf[8:8 + n])))
-                del buf[:8 + n]
-    finally:
-        os.close(r)
-        if timed_out:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        _, status = os.waitpid(pid, 0)
-    if timed_out:
-        return events, "timeout", f"no result within {timeout_s:g} s (killed)"
-    if events and events[-1]["event"] == "oom":
-        events.pop()
-        return events, "oom", "MemoryError (memory limit reached)"
-    if events and events[-1]["event"] == "crash":
-        return events[:-1], "crash", events[-1]["error"]
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        if sig == signal.SIGXCPU:
-            return events, "timeout", f"CPU time limit ({timeout_s:g} s) reached"
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        hint = " (likely out of memory)" if sig in (signal.SIGABRT, signal.SIGKILL, signal.SIGSEGV) else ""
-        return events, "crash", f"killed by {name}{hint}"
-    if os.WEXITSTATUS(status) != 0:
-        return events, "crash", f"exited with code {os.WEXITSTATUS(status)}"
-    return events, None, None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
 # ------------------------------------------------------------------------------------------- records
 
 _FAIL_OUTCOMES = ("invalid", "dead_end", "engine_error")
@@ -533,7 +431,7 @@ def run(items: list[SchemaItem], *, vocab, tokenizer: str, opts: WalkOptions, ti
                     run_schema(schema, key, vocab, opts, emit, token_len)
 
                 if isolate:
-                    events, status, error = _run_isolated(fn, timeout_s, memory_mb)
+                    events, status, error = run_forked(fn, timeout_s, memory_mb)
                 else:
                     events, status, error = [], None, None
                     fn(events.append)

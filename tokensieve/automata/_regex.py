@@ -28,6 +28,8 @@ MAX_REPEAT = C.MAXREPEAT
 # Counted repetitions with more copies than this keep one copy of their body and make the others on demand
 # (``maxLength: 32767`` would otherwise be ~1.6M NFA states and ~11 s of compile before the first mask).
 VIRTUAL_MIN_COPIES = 64
+MAX_VIRTUAL_COPIES = 1 << 31
+MAX_EXPANDED_COPIES = 100_000
 _VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
 _INF = 1 << 30
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
@@ -376,10 +378,11 @@ class NFA:
                 raise UnsupportedFeatureError(str(op), f"in {where}")
 
     def _repeat(self, sub, lo, hi, s, e, fl, where, work) -> None:
-        if hi != MAX_REPEAT and hi > 100_000 or lo > 100_000:
-            raise LimitExceededError("regex repetition", f"count above 100000 in {where}")
         copies = lo if hi == MAX_REPEAT else hi
         if copies > VIRTUAL_MIN_COPIES and not _has_big_repeat(sub):
+            # copies cost nothing until visited; the DFA state bound limits what a walk materialises
+            if copies > MAX_VIRTUAL_COPIES:
+                raise LimitExceededError("regex repetition", f"count above {MAX_VIRTUAL_COPIES} in {where}")
             if hi != MAX_REPEAT:
                 self._virtual_repeat(sub, lo, hi, s, e, fl, where)
                 return
@@ -387,6 +390,9 @@ class NFA:
             self._virtual_repeat(sub, lo, lo, s, cur, fl, where)
             lo = 0
         else:
+            if copies > MAX_EXPANDED_COPIES:  # nested large repetitions: the outer one is expanded
+                raise LimitExceededError("regex repetition", f"count above {MAX_EXPANDED_COPIES} around another "
+                                         f"large repetition in {where}")
             cur = s
         for _ in range(lo):
             nxt = self._new()
