@@ -196,8 +196,12 @@ class NFA:
         s, e = self._new(), self._new()
         self._compile(items, s, e, tree.state.flags, where)
         idx = len(self.starts)
+        # rows become tuples of ints: the collector stops tracking them, so a big NFA does not lengthen
+        # every full collection (those pauses landed inside masks)
         for st in range(first, len(self.edges)):
             self.owner[st] = idx
+            list.__setitem__(self.edges, st, tuple(list.__getitem__(self.edges, st)))
+            list.__setitem__(self.eps, st, tuple(list.__getitem__(self.eps, st)))
         self.starts.append(s)
         self.finals.append(e)
         self._final_set = frozenset(self.finals)
