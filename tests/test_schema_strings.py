@@ -77,3 +77,27 @@ def test_additional_keys_cannot_spell_a_named_key_differently():
     assert rec.accepts('{"a/b": 1}') and rec.accepts('{"a\\/b": 1}')
     assert not rec.accepts('{"a\\/b": "x"}')  # would be the named key with a wrong value
     assert rec.accepts('{"c": "x"}') and not rec.accepts('{"c": 1}')
+
+
+# ---------------------------------------------------------------------------------------- key complements
+
+@settings(max_examples=150, deadline=None)
+@given(names=st.sets(st.text(alphabet="ab~", max_size=4), min_size=1, max_size=6),
+       probes=st.lists(st.text(alphabet="ab~\"é", max_size=5), max_size=25))
+def test_names_complement_is_exact(names, probes):
+    # additionalProperties keys: every string except the named ones (printable-ASCII names: the trie-factored
+    # regex; probes also hold characters no name has)
+    from tokensieve.automata import DEAD, Lexer
+    from tokensieve.schema._compile import _names_complement
+    from tokensieve.schema._strings import json_string_regex
+
+    lexer = Lexer([json_string_regex(_names_complement(names))])
+    prefixes = {n[:k] for n in names for k in range(len(n) + 1)}
+    for s in list(names) + probes + sorted(prefixes) + [n + "a" for n in names]:
+        state = lexer.start_state(1)
+        for b in json.dumps(s).encode():
+            state = lexer.step(state, b)
+            if state == DEAD:
+                break
+        accepted = state != DEAD and bool(lexer.accepting[state] & 1)
+        assert accepted == (s not in names), (sorted(names), s)
