@@ -244,3 +244,22 @@ def test_ref_target_outside_keywords_is_checked(target, path):
     with pytest.raises(SchemaError) as e:
         grammar_from_json_schema(schema)
     assert e.value.path == path
+
+
+def _negated_one_of(n: int) -> dict:
+    # not(oneOf(...)) over overlapping objects: the complement is a DNF product that grows with every branch
+    branches = [{"type": "object", "properties": {f"p{i}": {"type": "integer", "minimum": i}},
+                 "required": [f"p{i}", f"p{(i + 1) % n}"]} for i in range(n)]
+    return {"not": {"oneOf": branches, "minProperties": 1}}
+
+
+def test_compile_time_is_bounded():
+    with pytest.raises(LimitExceededError, match="schema compile time"):
+        grammar_from_json_schema(_negated_one_of(12), max_compile_seconds=1e-6)
+    grammar_from_json_schema(_negated_one_of(2), max_compile_seconds=30)  # the same shape, small, compiles
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan")], ids=str)
+def test_compile_time_bound_must_be_positive(bad):
+    with pytest.raises(ValueError, match="max_compile_seconds"):
+        grammar_from_json_schema({"type": "string"}, max_compile_seconds=bad)

@@ -48,7 +48,8 @@ DEFAULT_MAX_WHITESPACE = 32
 
 def grammar_from_json_schema(schema, *, whitespace: str = "flexible", max_whitespace: int = DEFAULT_MAX_WHITESPACE,
                              indent=None, separators=None, strict: bool = False, any_order: bool = False,
-                             lenient: bool = False, draft=None, force_2020_12: bool = False) -> Grammar:
+                             lenient: bool = False, draft=None, force_2020_12: bool = False,
+                             max_compile_seconds: float = 30.0) -> Grammar:
     """Compile a JSON Schema into a grammar.
 
     Parameters: ``schema`` (dict/bool, JSON text, or a pydantic model class); ``whitespace`` ``"flexible"``
@@ -61,7 +62,8 @@ def grammar_from_json_schema(schema, *, whitespace: str = "flexible", max_whites
     ``any_order`` accepts object keys in any order (required keys and duplicate-free named keys still
     enforced); ``lenient`` turns some UnsupportedFeatureErrors into documented approximations (overlapping
     ``oneOf`` as ``anyOf``, ``uniqueItems`` not enforced); ``draft`` overrides ``$schema``
-    (4, 6, 7, "2019-09", "2020-12"); ``force_2020_12`` applies 2020-12 semantics whatever ``$schema`` says.
+    (4, 6, 7, "2019-09", "2020-12"); ``force_2020_12`` applies 2020-12 semantics whatever ``$schema`` says;
+    ``max_compile_seconds`` bounds the wall-clock time of the compilation.
 
     Returns a Grammar. Raises SchemaError (invalid schema, unresolvable ``$ref``, a reference cycle without a
     base case), UnsupportedFeatureError (exactness impossible), LimitExceededError (size bounds).
@@ -78,7 +80,9 @@ def grammar_from_json_schema(schema, *, whitespace: str = "flexible", max_whites
             indent.strip(" \t"):
         raise ValueError(f"indent must be an int or a string of spaces/tabs, got {indent!r}")
     try:
-        compiler = Compiler(value, d, strict=strict, lenient=lenient)
+        if not max_compile_seconds > 0:
+            raise ValueError(f"max_compile_seconds must be > 0, got {max_compile_seconds!r}")
+        compiler = Compiler(value, d, strict=strict, lenient=lenient, max_seconds=max_compile_seconds)
         emitter = Emitter(compiler, whitespace=whitespace, max_whitespace=max_whitespace, indent=indent,
                           separators=separators, any_order=any_order, strict=strict, lenient=lenient)
         source = json.dumps({"json_schema": {"draft": d, "whitespace": whitespace, "max_whitespace": max_whitespace,

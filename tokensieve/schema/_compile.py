@@ -9,6 +9,7 @@ same instance location (``{"$ref": "#"}``) has no base case and is a SchemaError
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from functools import lru_cache
 from urllib.parse import urldefrag, urljoin
@@ -39,6 +40,7 @@ MAX_ENUM_VALUES = 20_000
 MAX_NORMALIZE_DEPTH = 120
 MAX_ANNOTATED_BRANCHES = 4
 MAX_LENGTH_PRODUCT = 3_000
+DEFAULT_MAX_SECONDS = 30.0  # wall-clock bound on compiling one schema
 
 _VALIDATORS = {
     4: jsonschema.Draft4Validator,
@@ -277,7 +279,10 @@ class _Cycle(SchemaError):
 class Compiler:
     """Normalises the nodes of one schema document; see the module docstring."""
 
-    def __init__(self, schema, draft: int, *, strict: bool = False, lenient: bool = False):
+    def __init__(self, schema, draft: int, *, strict: bool = False, lenient: bool = False,
+                 max_seconds: float = DEFAULT_MAX_SECONDS):
+        self.max_seconds = max_seconds
+        self.deadline = time.monotonic() + max_seconds
         self.schema = schema
         self.draft = draft
         self.strict = strict
@@ -389,6 +394,7 @@ class Compiler:
         s = self.shapes.get(key)
         if s is not None:
             return s
+        self.check_time()
         if key in self.in_progress:
             raise _Cycle("circular reference with no base case: the schema refers to itself at the same "
                          "instance location", path=self.path_of(key) if key[0] == "raw" else "")
@@ -505,8 +511,15 @@ class Compiler:
                 out.append(o)
         return out
 
-    @staticmethod
-    def _check_alternatives(n: int) -> None:
+    def check_time(self) -> None:
+        """Raise once the schema has taken longer than ``max_seconds`` to compile (DNF products of nested
+        ``not``/``oneOf`` can take minutes before any size bound trips)."""
+        if time.monotonic() > self.deadline:
+            raise LimitExceededError("schema compile time", f"more than {self.max_seconds:g} s compiling the schema "
+                                     "(nested not/oneOf/allOf products); the bound is max_compile_seconds")
+
+    def _check_alternatives(self, n: int) -> None:
+        self.check_time()
         # intermediate products may exceed the per-shape bound before pruning; 4x leaves room for that
         if n > 4 * MAX_ALTERNATIVES:
             raise LimitExceededError("schema alternatives", f"intersection/negation expands to more than "

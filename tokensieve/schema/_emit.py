@@ -202,6 +202,7 @@ class Emitter:
     def _emit_value(self, nt: int, key, depth: int) -> None:
         if key == FALSE:
             return
+        self.c.check_time()
         shape = self.c.norm(key)
         if shape.null:
             self.rule(nt, [self.t_null])
