@@ -292,18 +292,8 @@ class Emitter:
                     yield n, cs, used
 
         init = (0, tuple(0 for _ in contains), 0)
-        names: dict[tuple, int] = {}
-        work: deque = deque()
-
-        def state_nt(st):
-            nt = names.get(st)
-            if nt is None:
-                if len(names) >= MAX_CONTAINER_STATES:
-                    raise LimitExceededError("array grammar size", f"more than {MAX_CONTAINER_STATES} states for "
-                                             "one array (maxItems/contains/uniqueItems)")
-                nt = names[st] = self.fresh("items")
-                work.append(st)
-            return nt
+        states = _StateNames(self, "items", "array grammar size", "one array (maxItems/contains/uniqueItems)")
+        state_nt = states.nt
 
         arr = self.fresh("array")
         if ok_end(0, init[1]):
@@ -313,10 +303,10 @@ class Emitter:
                 nxt = (min(1, cap_i), cs, used)
                 self.rule(arr, L.open(L.lbrack, depth) + [self.value(n, depth + 1), state_nt(nxt)]
                           + L.close(L.rbrack, depth))
-        while work:
-            st = work.popleft()
+        while states.work:
+            st = states.work.popleft()
             i, counts, used = st
-            me = names[st]
+            me = states.names[st]
             if ok_end(i, counts):
                 self.rule(me, [])
             if hi is not None and i >= hi:
@@ -415,18 +405,9 @@ class Emitter:
                 return pos & req_mask == req_mask
             return pos == len(slots)
 
-        names: dict[tuple, int] = {}
-        work: deque = deque()
-
-        def state_nt(st):
-            nt = names.get(st)
-            if nt is None:
-                if len(names) >= MAX_CONTAINER_STATES:
-                    raise LimitExceededError("object grammar size", f"more than {MAX_CONTAINER_STATES} states for "
-                                             "one object (properties/min/maxProperties/any_order)")
-                nt = names[st] = self.fresh("members")
-                work.append(st)
-            return nt
+        states = _StateNames(self, "members", "object grammar size",
+                             "one object (properties/min/maxProperties/any_order)")
+        state_nt = states.nt
 
         def transitions(st):
             """(key terminal, value node, next state) for one more member."""
@@ -455,9 +436,9 @@ class Emitter:
         if lo == 0 and not required and not exists:
             self.rule(obj, L.empty(L.lbrace, L.rbrace))
         self.rule(obj, L.open(L.lbrace, depth) + [state_nt((0, 0, 0))] + L.close(L.rbrace, depth))
-        while work:
-            st = work.popleft()
-            me = names[st]
+        while states.work:
+            st = states.work.popleft()
+            me = states.names[st]
             pos, c, flags = st
             if ok_end(*st):
                 self.rule(me, [])
@@ -538,3 +519,24 @@ def _reduce(g: Grammar) -> Grammar:
                       for r in rules if r.lhs in reach)
     return Grammar(tuple(g.terminals[i] for i in used_t), tuple(g.nonterminals[i] for i in keep_nt), new_rules,
                    0, (), g.source)
+
+
+class _StateNames:
+    """Nonterminals for the states of a container's member automaton, made on first use and queued for
+    their rules (bounded by MAX_CONTAINER_STATES)."""
+
+    __slots__ = ("emitter", "prefix", "limit", "what", "names", "work")
+
+    def __init__(self, emitter, prefix: str, limit: str, what: str):
+        self.emitter, self.prefix, self.limit, self.what = emitter, prefix, limit, what
+        self.names: dict[tuple, int] = {}
+        self.work: deque = deque()
+
+    def nt(self, st) -> int:
+        nt = self.names.get(st)
+        if nt is None:
+            if len(self.names) >= MAX_CONTAINER_STATES:
+                raise LimitExceededError(self.limit, f"more than {MAX_CONTAINER_STATES} states for {self.what}")
+            nt = self.names[st] = self.emitter.fresh(self.prefix)
+            self.work.append(st)
+        return nt
