@@ -184,9 +184,10 @@ def star(x):
     return rep(x, 0, None)
 
 
-def nullable(x) -> bool:
-    """Whether the empty string is in the language (iterative)."""
-    memo: dict[int, bool] = {}
+def _fold(x, leaf, node_value):
+    """Post-order evaluation over an AST without recursion: ``leaf(node)`` for nodes without children (``e``,
+    ``^``, ``$``, ``0``, ``s``), ``node_value(node, child_values)`` for ``r``, ``c`` and ``a``."""
+    memo: dict[int, object] = {}
     stack = [(x, False)]
     while stack:
         node, done = stack.pop()
@@ -194,27 +195,27 @@ def nullable(x) -> bool:
         if k in memo:
             continue
         t = node[0]
-        if t in ("e", "^", "$"):
-            memo[k] = True
-        elif t in ("0", "s"):
-            memo[k] = False
-        elif t == "r":
-            if node[2] == 0:
-                memo[k] = True
-            elif done:
-                memo[k] = memo[id(node[1])]
-            else:
-                stack.append((node, True))
-                stack.append((node[1], False))
+        if t in ("e", "^", "$", "0", "s"):
+            memo[k] = leaf(node)
+            continue
+        kids = node[1] if t in ("c", "a") else (node[1],)
+        if done:
+            memo[k] = node_value(node, [memo[id(c)] for c in kids])
         else:
-            if done:
-                vals = [memo[id(c)] for c in node[1]]
-                memo[k] = all(vals) if t == "c" else any(vals)
-            else:
-                stack.append((node, True))
-                for c in node[1]:
-                    stack.append((c, False))
+            stack.append((node, True))
+            stack.extend((c, False) for c in kids)
     return memo[id(x)]
+
+
+def nullable(x) -> bool:
+    """Whether the empty string is in the language."""
+    def value(node, vals):
+        t = node[0]
+        if t == "r":
+            return node[2] == 0 or vals[0]
+        return all(vals) if t == "c" else any(vals)
+
+    return _fold(x, lambda node: node[0] in ("e", "^", "$"), value)
 
 
 def has_anchor(x) -> bool:
@@ -233,39 +234,24 @@ def has_anchor(x) -> bool:
 
 def length_range(x) -> tuple[int, int | None]:
     """(min, max) length of strings in the language (max None = unbounded); EMPTY gives (0, 0)."""
-    memo: dict[int, tuple] = {}
-    stack = [(x, False)]
-    while stack:
-        node, done = stack.pop()
-        k = id(node)
-        if k in memo:
-            continue
+    def value(node, vals):
         t = node[0]
-        if t in ("e", "^", "$", "0"):
-            memo[k] = (0, 0)
-        elif t == "s":
-            memo[k] = (1, 1)
-        elif not done:
-            stack.append((node, True))
-            for c in (node[1] if t in ("c", "a") else (node[1],)):
-                stack.append((c, False))
-        elif t == "r":
-            a, b = memo[id(node[1])]
+        if t == "r":
+            a, b = vals[0]
             hi = None if (node[3] is None and b != 0) or b is None else b * (node[3] if node[3] is not None else 0)
-            memo[k] = (a * node[2], hi)
-        elif t == "c":
+            return (a * node[2], hi)
+        if t == "c":
             lo, hi = 0, 0
-            for c in node[1]:
-                a, b = memo[id(c)]
+            for a, b in vals:
                 lo += a
                 hi = None if hi is None or b is None else hi + b
-            memo[k] = (lo, hi)
-        else:
-            vals = [memo[id(c)] for c in node[1] if c != EMPTY]
-            lo = min(v[0] for v in vals)
-            hi = None if any(v[1] is None for v in vals) else max(v[1] for v in vals)
-            memo[k] = (lo, hi)
-    return memo[id(x)]
+            return (lo, hi)
+        vals = [v for c, v in zip(node[1], vals) if c != EMPTY]
+        lo = min(v[0] for v in vals)
+        hi = None if any(v[1] is None for v in vals) else max(v[1] for v in vals)
+        return (lo, hi)
+
+    return _fold(x, lambda node: (1, 1) if node[0] == "s" else (0, 0), value)
 
 
 # ---------------------------------------------------------------------------------------------- NFA
