@@ -13,7 +13,10 @@ A charset is a sorted tuple of disjoint, non-adjacent inclusive ``(lo, hi)`` cod
 from __future__ import annotations
 
 from .._errors import LimitExceededError
-from ..automata._charset import normalize as cs_norm  # sort and merge ranges
+from ..automata import _charset
+
+cs_norm = _charset.normalize  # sort and merge ranges
+cs_contains = _charset.contains
 
 MAX_DFA_STATES = 20_000
 MAX_NFA_STATES = 400_000
@@ -56,27 +59,7 @@ def cs_diff(a: tuple, b: tuple) -> tuple:
 
 
 def cs_complement(a: tuple, universe: tuple = UNIVERSE) -> tuple:
-    out, prev = [], 0
-    for lo, hi in a:
-        if lo > prev:
-            out.append((prev, lo - 1))
-        prev = hi + 1
-    if prev <= MAX_CP:
-        out.append((prev, MAX_CP))
-    return cs_inter(tuple(out), universe)
-
-
-def cs_contains(a: tuple, c: int) -> bool:
-    lo, hi = 0, len(a)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if a[mid][1] < c:
-            lo = mid + 1
-        elif a[mid][0] > c:
-            hi = mid
-        else:
-            return True
-    return False
+    return cs_inter(_charset.negate(a), universe)
 
 
 # ---------------------------------------------------------------------------------------------- AST
