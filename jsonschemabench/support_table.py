@@ -72,7 +72,9 @@ _FORMAT_EXAMPLES = {
     "uri-template": (["https://example.com/{id}", "https://example.com/{id"], ""),
     "json-pointer": (["/a/b~1c", "", "a/b", "/a~2"], ""),
     "relative-json-pointer": (["0/a", "1#", "-1/a", "/a"], ""),
-    "regex": (["^a+$", "(", "a{2,1}"], "not a regular language: refused by default, ignored with lenient=True"),
+    "regex": (["^a+$", "[a-z]{2,4}(?:-x)?", "(", "a{2,1}", "(?<=a)b", "((((a))))"],
+              "a syntax both ECMA-262 and Python re accept, at most 3 nested groups (no lookaround, backreferences, "
+              "named groups or flags)"),
     "idn-email": (["用户@例子.广告", "a"], "needs IDNA tables: refused by default, ignored with lenient=True"),
     "idn-hostname": (["例子.广告", "-a"], "needs IDNA tables: refused by default, ignored with lenient=True"),
     "made-up-format": (["anything"], "unknown formats are annotations (strict=True raises)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from tokensieve import UnsupportedFeatureError
 from tokensieve.schema import grammar_from_json_schema, validate
-from tokensieve.schema._formats import FORMATS, format_lang
+from tokensieve.schema._formats import FORMATS, RESTRICTED, format_lang
 
 from .test_schema_support import Recognizer
 
@@ -116,3 +117,43 @@ def test_validate_checks_formats_like_the_grammar():
     assert not validate("2020-02-29", {"format": "date"})
     assert validate("1998-12-31T22:59:60Z", {"format": "date-time"})
     assert not validate("http://x.org/a?b#c", {"format": "uri"})
+
+
+# ------------------------------------------------------------------------------------ format: regex (restricted)
+
+REGEX_SYNTAX = __import__("re").compile(RESTRICTED["regex"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.from_regex(REGEX_SYNTAX, fullmatch=True))
+def test_regex_format_language_is_valid_in_python_and_ecma(text):
+    # a restriction, never an over-approximation: every string it allows compiles as Python re (what validate
+    # checks) and parses as ECMA-262
+    import re as py_re
+
+    from tokensieve.schema._regex_ecma import parse_ecma
+
+    py_re.compile(text)
+    try:
+        parse_ecma(text, "test")  # a syntax error raises SchemaError and fails here
+    except UnsupportedFeatureError:
+        pass  # valid ECMA the pattern compiler cannot make regular (\b, \B)
+
+
+@functools.lru_cache(maxsize=None)
+def _regex_format_recognizer():
+    return Recognizer(grammar_from_json_schema({"type": "string", "format": "regex"}))
+
+
+@pytest.mark.parametrize("text,allowed", [
+    ("", True), ("^[a-z0-9_-]{3,16}$", True), ("([abc])+\\s+$", True), ("a|b|", True), ("(?:ab)*?c", True),
+    ("(((a)))", True), ("\\d{2,4}", True), ("x{10,12}", True), ("x{9,10}", True), ("x{100}", True),
+    ("[-a]", True), ("[a-]", True), ("[^-]", True), ("[a-b]", True), ("[c-a]", False), ("[a-Z]", False), ("[--]", False), ("x{12,10}", False), ("x{3,99}", True), ("x{55,5}", False), ("x{05,7}", False),
+    ("^(abc]", False), ("\\a", False), ("(?P<n>x)", False), ("(?#c)a", False), ("(?i)abc", False), ("a**", False),
+    ("a{3,2}", False), ("[z-a]", False), ("^*", False), ("\\b+", False), ("(", False), ("[]", False),
+    ("((((a))))", False), ("(?<=a)b", False), ("(a)\\1", False),
+], ids=repr)
+def test_regex_format_through_grammar(text, allowed):
+    assert _regex_format_recognizer().accepts(json.dumps(text)) == allowed
+    if allowed:
+        assert validate(text, {"format": "regex"}) == []

@@ -1,9 +1,9 @@
 """``format`` values as exact regular languages.
 
 Policy: the formats in :data:`FORMATS` are enforced on strings (JSON Schema 2020-12 makes ``format`` an
-annotation by default; enforcing is what users of constrained decoding expect). ``regex``, ``idn-email`` and
-``idn-hostname`` (languages that are not regular or need IDNA tables, yet that ``validate`` asserts) raise
-UnsupportedFeatureError; ``lenient=True`` ignores them. Unknown format names are the annotation the spec says
+annotation by default; enforcing is what users of constrained decoding expect). ``idn-email`` and
+``idn-hostname`` (they need IDNA tables, yet ``validate`` asserts them) raise UnsupportedFeatureError;
+``lenient=True`` ignores them. Unknown format names are the annotation the spec says
 they are and are ignored (``validate`` ignores them too); with ``strict=True`` they raise instead.
 
 Documented restrictions (each makes the language smaller, never larger):
@@ -15,6 +15,13 @@ Documented restrictions (each makes the language smaller, never larger):
   3 labels of <= 63 characters, 4 of <= 62, 5-8 of <= 30 or 9-16 of <= 14 (longer mixes are rejected).
 * ``email``: RFC 5321 ``Mailbox`` (dot-atom or quoted local part; hostname, IPv4 or IPv6 literal domain) without
   the length limits.
+* ``regex`` (valid regular expressions are not a regular language: groups nest): a syntax that both ECMA-262
+  and Python ``re`` accept, with at most 3 nested groups ``(...)``/``(?:...)``; atoms are literal characters
+  (not ``\\^$.|?*+()[]{}``), ``.``, escapes ``\\d \\D \\w \\W \\s \\S \\n \\r \\t \\f \\v`` and escaped
+  metacharacters, classes ``[...]``/``[^...]`` (plain characters, those escapes, ranges within digits, lower-case
+  or upper-case letters, ``-`` first or last); quantifiers ``* + ? {n} {n,}`` (n < 1000) and ``{n,m}``
+  (n <= m < 100), optionally lazy; anchors ``^ $ \\b \\B`` unquantified. No lookaround, backreferences, named
+  groups or flags.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from ._lang import Lang
 from ._regex_ecma import parse_ecma
 from ._strings import string_lang
 
-__all__ = ["FORMATS", "format_lang", "format_regex", "IGNORED_KNOWN"]
+__all__ = ["FORMATS", "RESTRICTED", "format_lang", "format_regex", "IGNORED_KNOWN"]
 
 _HEX = "[0-9A-Fa-f]"
 _DEC_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
@@ -172,13 +179,47 @@ FORMATS: dict[str, str] = {
     "relative-json-pointer": f"(?:0|[1-9][0-9]*)(?:#|{_JSON_POINTER})",
 }
 
+
+
+def _regex_syntax(depth: int) -> str:
+    """ECMA pattern for the ``regex`` format's restricted syntax (see the module docstring), ``depth`` nested
+    groups at most: every string it matches compiles both as ECMA-262 and as Python ``re`` (``validate``)."""
+    lit = r"[^\\^$.|?*+()\[\]{}]"
+    esc = r"\\[dDwWsSnrtfv.\\/^$|?*+()\[\]{}\-]"
+    # ranges X-Y with X <= Y inside digits, lower or upper case letters (each X paired with a class of Ys)
+    ranges = "|".join(f"{c}-[{c}-{end}]" for first, end in (("0", "9"), ("a", "z"), ("A", "Z"))
+                      for c in map(chr, range(ord(first), ord(end) + 1)))
+    items = rf"(?:{ranges}|[^\\\]\[^\-]|\\[dDwWsSnrtfv\\\]\[^\-/.])+"
+    klass = rf"\[\^?(?:-{items}-?|-|{items}-?)\]"  # a literal "-" only first or last
+    # {n,m} needs n <= m (Python and ECMA reject {3,2}): counts below 100 without leading zeros, compared
+    # digit by digit
+    bounded = [f"{n},[{n}-9]" for n in range(10)] + ["[0-9],[1-9][0-9]"]
+    for a in range(1, 10):
+        for b in range(10):
+            higher = f"|[{a + 1}-9][0-9]" if a < 9 else ""
+            bounded.append(f"{a}{b},(?:{a}[{b}-9]{higher})")
+    count = "(?:0|[1-9][0-9]{0,2})"
+    quant = rf"(?:[*+?]|\{{{count},?\}}|\{{(?:{'|'.join(bounded)})\}})\??"
+    anchor = r"(?:[$^]|\\[bB])"
+    inner = ""
+    for _ in range(depth + 1):
+        group = rf"|\((?:\?:)?{inner}\)" if inner else ""
+        piece = rf"(?:(?:{lit}|{esc}|\.|{klass}{group})(?:{quant})?|{anchor})"
+        inner = rf"(?:{piece}*(?:\|{piece}*)*)"
+    return inner
+
+
+# Restricted languages: smaller than the format, built for generation only (``validate`` keeps jsonschema's
+# checker for them).
+RESTRICTED: dict[str, str] = {"regex": _regex_syntax(3)}
+
 # Formats defined by the specification whose exact languages we do not build (see the module docstring).
-IGNORED_KNOWN = frozenset({"regex", "idn-email", "idn-hostname"})
+IGNORED_KNOWN = frozenset({"idn-email", "idn-hostname"})
 
 
 @lru_cache(maxsize=None)
 def _format_lang(name: str) -> Lang:
-    return string_lang(parse_ecma(FORMATS[name], f"format {name}"))
+    return string_lang(parse_ecma(FORMATS.get(name) or RESTRICTED[name], f"format {name}"))
 
 
 def format_lang(name: str, *, strict: bool = False, lenient: bool = False, path: str = "") -> Lang | None:
@@ -188,7 +229,7 @@ def format_lang(name: str, *, strict: bool = False, lenient: bool = False, path:
     unless ``lenient``: ``validate`` (jsonschema's checkers) asserts it, so ignoring it silently would let the
     grammar accept instances the validator rejects (e.g. ``"*"`` for ``regex``).
     """
-    if name in FORMATS:
+    if name in FORMATS or name in RESTRICTED:
         return _format_lang(name)
     if name in IGNORED_KNOWN and not lenient:
         raise UnsupportedFeatureError("format", f"format {name!r} is not expressible as a regular language; "
