@@ -439,8 +439,8 @@ def plot_coverage(recs: list[dict], out_dir: Path) -> list[Path]:
     return [path]
 
 
-def plot_maskbench(recs: list[dict], out_dir: Path) -> list[Path]:
-    """maskbench_cdf.png: distribution of mask times per engine (log scale)."""
+def plot_maskbench(recs: list[dict], out_dir: Path, tokenizer: str = "") -> list[Path]:
+    """maskbench_cdf_<tokenizer>.png: distribution of mask times per engine (log scale)."""
     plt = _plt()
     if plt is None:
         return []
@@ -452,11 +452,11 @@ def plot_maskbench(recs: list[dict], out_dir: Path) -> list[Path]:
         if t.size:
             ax.plot(t, np.arange(1, t.size + 1) / t.size, label=e)
     ax.set_xscale("log")
-    ax.set_xlabel("mask time (µs)")
+    ax.set_xlabel(f"mask time (µs){', tokenizer ' + tokenizer if tokenizer else ''}")
     ax.set_ylabel("fraction of masks")
     ax.legend()
     fig.tight_layout()
-    path = out_dir / "maskbench_cdf.png"
+    path = out_dir / f"maskbench_cdf_{tokenizer}.png" if tokenizer else out_dir / "maskbench_cdf.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
@@ -505,7 +505,7 @@ def render_report(records: list[dict], out_dir: Path | None, plots: bool = True)
                 files.append(out_dir / f"maskbench_{tok}.csv")
                 files[-1].write_text(csv_text)
                 if plots:
-                    files += plot_maskbench(rr, out_dir)
+                    files += plot_maskbench(rr, out_dir, str(tok))
     for key in sorted({(str(r.get("tokenizer")), str(r.get("layout")), bool(r.get("forcing"))) for r in md_recs}):
         rr = [r for r in md_recs if (str(r.get("tokenizer")), str(r.get("layout")), bool(r.get("forcing"))) == key]
         parts += [f"## Mask differential vs llguidance (tokenizer {key[0]}, layout {key[1]}, llguidance forcing "
