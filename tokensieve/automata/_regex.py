@@ -92,12 +92,13 @@ class _Rep:
     nowhere; copy ``i`` of template state ``x`` is the virtual id ``base + i*k + (x - b0)``.
     """
 
-    __slots__ = ("base", "b0", "k", "bs", "be", "lo", "hi", "entry", "exit", "dloc")
+    __slots__ = ("base", "b0", "k", "bs", "be", "lo", "hi", "entry", "exit", "dloc", "passable")
 
     def __init__(self, base, b0, k, bs, be, lo, hi, entry, exit_):
         self.base, self.b0, self.k, self.bs, self.be = base, b0, k, bs, be
         self.lo, self.hi, self.entry, self.exit = lo, hi, entry, exit_
         self.dloc = None  # fewest bytes from each template state to ``be`` (computed with the distances)
+        self.passable = None  # whether the body has any word (computed by live_mask)
 
 
 class _Rows(list):
@@ -245,7 +246,9 @@ class NFA:
             for y in nxt:
                 if y >= _VBASE:
                     r = self._locate(y)[0]
-                    if not self._reaches(r.bs, r.be):  # templates hold no virtual ids: one level deep
+                    if r.passable is None:  # templates hold no virtual ids: one level deep
+                        r.passable = self._reaches(r.bs, r.be)
+                    if not r.passable:
                         continue
                     y = r.exit
                 if y not in seen:
@@ -265,18 +268,21 @@ class NFA:
         edges, eps = list.__getitem__, list.__getitem__
         rev_eps: list[list[int]] = [[] for _ in range(n)]
         rev_byte: list[list[int]] = [[] for _ in range(n)]
-        rev_w: dict[int, list[tuple[int, int]]] = {}
+        # reverse edges with their weights: epsilon 0, byte 1, a whole repetition its fewest bytes
+        rev: list[list[tuple[int, int]]] = [[] for _ in range(n)]
         for x in range(n):
             for y in eps(self.eps, x):
                 if y < _VBASE:
                     rev_eps[y].append(x)
+                    rev[y].append((x, 0))
             for _lo, _hi, y in edges(self.edges, x):
                 rev_byte[y].append(x)  # template edges stay inside the template: never virtual
+                rev[y].append((x, 1))
         for r in self._reps:
             r.dloc = self._template_distances(r, rev_eps, rev_byte)
             m = r.dloc[r.bs - r.b0]
             if m < _INF:
-                rev_w.setdefault(r.exit, []).append((r.entry, max(r.lo, 1) * m))
+                rev[r.exit].append((r.entry, max(r.lo, 1) * m))
         d = [_INF] * n
         buckets: dict[int, list[int]] = {0: list(self.finals)}
         heap = [0]
@@ -289,7 +295,7 @@ class NFA:
                 y = bucket.pop()
                 if d[y] != dist:
                     continue
-                for x, w in [(x, 0) for x in rev_eps[y]] + [(x, 1) for x in rev_byte[y]] + rev_w.get(y, []):
+                for x, w in rev[y]:
                     nd = dist + w
                     if nd < d[x]:
                         d[x] = nd

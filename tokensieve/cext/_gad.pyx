@@ -130,26 +130,31 @@ cdef class Node:
 
     cdef inline Py_ssize_t _find(self, int64_t t):
         """The slot of child ``t``, or -1."""
-        cdef Py_ssize_t i, lo, hi, mid
+        cdef Py_ssize_t i, lo
         if self.nk <= _SCAN:
             for i in range(self.nk):
                 if self.kid[i].tok == t:
                     return i
             return -1
-        lo, hi = 0, self.nk
+        lo = self._lower(t, self.nk)
+        if lo < self.nk and self.kid[self.order[lo]].tok == t:
+            return self.order[lo]
+        return -1
+
+    cdef inline Py_ssize_t _lower(self, int64_t t, Py_ssize_t n) noexcept:
+        """First position in ``order[:n]`` whose child token is not below ``t``."""
+        cdef Py_ssize_t lo = 0, hi = n, mid
         while lo < hi:
             mid = (lo + hi) >> 1
             if self.kid[self.order[mid]].tok < t:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < self.nk and self.kid[self.order[lo]].tok == t:
-            return self.order[lo]
-        return -1
+        return lo
 
     cdef Py_ssize_t _add(self, int64_t t, Node child) except -1:
         """Store ``child`` under token ``t`` (not yet a child); returns its slot."""
-        cdef Py_ssize_t cap, i, lo, hi, mid, s = self.nk
+        cdef Py_ssize_t cap, i, lo, s = self.nk
         cdef void *p
         if s == self.capk:
             if not self.capk:
@@ -190,13 +195,7 @@ cdef class Node:
                     lo -= 1
                 self.order[lo] = i
         elif s > _SCAN:
-            lo, hi = 0, s
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if self.kid[self.order[mid]].tok < t:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            lo = self._lower(t, s)
             memmove(&self.order[lo + 1], &self.order[lo], (s - lo) * sizeof(Py_ssize_t))
             self.order[lo] = s
         return s
