@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,19 @@ def _json_object(text: str) -> dict:
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("expected a JSON object")
     return value
+
+
+def _device(text: str) -> str:
+    if text in ("cpu", "cuda", "auto") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {text!r}")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads in the worker (default 1: on a shared 2-core machine 2 threads made the "
                         "model call 4-12x slower)")
+    p.add_argument("--device", type=_device, default="cpu",
+                   help="where the model runs: cpu (default), cuda, cuda:N or auto (cuda when torch sees one); "
+                        "off the CPU the worker's address-space limit is not applied (CUDA maps its own)")
+    p.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                   help="run only every N-th schema starting at the K-th (1-based), for parallel runs that "
+                        "write separate results files and are reported together")
     common(p, data_default=default_data_dir(), subset_default="paper", out_default="results.jsonl",
            timeout_flag="--timeout-compile", timeout_default=40.0, memory_default=16384)
 
@@ -172,7 +192,7 @@ def _dispatch(args) -> int:
                               out=args.out, resume=not args.no_resume, formats=args.formats,
                               prompt_file=args.prompts, memory_mb=memory, options=options,
                               jump_forward=not args.no_jump_forward, threads=args.threads,
-                              progress=not args.no_progress)
+                              device=args.device, shard=args.shard, progress=not args.no_progress)
     if args.command == "compile-coverage":
         from ._coverage import compile_coverage
 

@@ -144,7 +144,14 @@ def gen_worker_main(conn, spec: dict) -> None:
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
+    try:
+        device = _resolve_device(torch, spec.get("device") or "cpu")
+    except ValueError as e:  # a usage error: its own words, no traceback
+        conn.send(("fatal", str(e)))
+        return
     model, tok = load_bench_model(spec["model"])
+    if device != "cpu":
+        model.to(device)
     bundle = bundle_from_model(model, tok, spec["model"])
     engines, missing, versions = {}, {}, {}
     for name in spec["engines"]:
@@ -164,8 +171,9 @@ def gen_worker_main(conn, spec: dict) -> None:
     checker = Checker(spec.get("formats", "paper"))
     ctx = int(getattr(model.config, "max_position_embeddings", 0) or 0) or None
     signal.signal(signal.SIGALRM, _on_alarm)
-    set_memory_limit(spec.get("memory_mb"))
-    conn.send(("ready", {"engines": sorted(engines), "missing": missing, "versions": versions,
+    if device == "cpu":  # CUDA reserves address space as it goes: RLIMIT_AS would fail its allocations
+        set_memory_limit(spec.get("memory_mb"))
+    conn.send(("ready", {"device": device, "engines": sorted(engines), "missing": missing, "versions": versions,
                          "vocab_size": bundle.size, "context": ctx, "formats": list(checker.formats),
                          "torch_threads": torch.get_num_threads()}))
     runner = _Runner(model, tok, bundle, engines, checker, ctx, spec)
@@ -174,6 +182,19 @@ def gen_worker_main(conn, spec: dict) -> None:
         if msg[0] != "task":
             break
         conn.send(("result", runner.run(msg[1], lambda name, data: conn.send(("phase", name, data)))))
+
+
+def _resolve_device(torch: Any, device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees one; a CUDA device torch cannot use is a setup error, said plainly."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: this torch ({torch.__version__}) sees no CUDA device")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def _warm_up(model, tok, bundle, engines) -> None:

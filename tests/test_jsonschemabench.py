@@ -78,3 +78,39 @@ def test_report_needs_existing_files(tmp_path, capsys):
 def test_unknown_subset(tmp_path, capsys):
     code = main(["compile-coverage", "--data", str(SAMPLE), "--subset", "Nope", "--out", str(tmp_path / "r.jsonl")])
     assert code == 2 and "unknown subset" in capsys.readouterr().err
+
+
+def test_shards_partition_the_selection():
+    from jsonschemabench._run import shard_items
+
+    items = _data.list_schemas(SAMPLE, "paper", limit=3)
+    shards = [shard_items(items, (k, 3)) for k in (1, 2, 3)]
+    assert sorted(x.key for s in shards for x in s) == sorted(x.key for x in items)
+    assert len({x.key for s in shards for x in s}) == len(items)
+    # a stride, not a block: every shard of a multi-subset selection sees more than one subset
+    assert all(len({x.subset for x in s}) > 1 for s in shards)
+    assert shard_items(items, None) == items
+
+
+@pytest.mark.parametrize("flag,value", [("--shard", "0/2"), ("--shard", "3/2"), ("--shard", "1"),
+                                        ("--device", "gpu"), ("--device", "cuda:x")],
+                         ids=["shard-zero", "shard-past-n", "shard-no-n", "device-unknown", "device-bad-index"])
+def test_run_rejects_bad_device_or_shard(tmp_path, capsys, flag, value):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--data", str(SAMPLE), flag, value, "--out", str(tmp_path / "r.jsonl")])
+    assert e.value.code == 2
+    assert flag in capsys.readouterr().err
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+@needs_model
+def test_run_on_a_missing_cuda_device_says_so(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    code = main(["run", "--data", str(SAMPLE), "--subset", "Glaiveai2K", "--limit", "1", "--model", "tiny-random",
+                 "--device", "cuda", "--out", str(tmp_path / "r.jsonl"), "--no-progress"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "sees no CUDA device" in err and "Traceback" not in err
