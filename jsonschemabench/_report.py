@@ -137,18 +137,21 @@ def run_tables(recs: list[dict], n_boot: int = 100) -> tuple[str, str]:
     """``(markdown, csv)``: per subset and engine the coverage metrics (bootstrap median ± std) and the
     efficiency medians over the schemas all engines in that subset handled."""
     engines = _engines(recs)
+    device, note = timing_device(recs)
     by = defaultdict(lambda: defaultdict(dict))
     for r in recs:
         by[r["subset"]][r["engine"]][r["schema"]] = r
+        by[_ALL][r["engine"]][r["schema"]] = r
     header = ["subset", "engine", "N", "declared", "empirical", "compliance", "GCT (s)", "TTFT (s)", "TPOT (ms)",
               "ms/step", "TGT (s)", "output tokens", "timed on"]
     md_rows, csv_rows = [], []
     csv_header = ["subset", "engine", "n", "declared", "declared_std", "empirical", "empirical_std", "compliance",
                   "compliance_std", "compliance_ratio", "gct_s", "ttft_s", "tpot_ms", "step_ms", "tgt_s", "tokens",
                   "n_common"]
-    for s in _subset_order(by):
+    subsets = _subset_order(set(by) - {_ALL})
+    for s in subsets + ([_ALL] if len(subsets) > 1 else []):
         per = {e: by[s][e] for e in engines if e in by[s]}
-        eff, n_common = M.efficiency({e: v.values() for e, v in per.items()})
+        eff, n_common = M.efficiency({e: [r for r in v.values() if _device(r) == device] for e, v in per.items()})
         for e, recs_e in per.items():
             rows = list(recs_e.values())
             d = [r.get("compile_status") in ("ok", "none") for r in rows]
@@ -165,9 +168,33 @@ def run_tables(recs: list[dict], n_boot: int = 100) -> tuple[str, str]:
                              ef["tpot_ms"], ef["step_ms"], ef["tgt_s"], ef["tokens"], n_common])
     md = ("Coverage: bootstrap median ± std of 100 resamples; compliance = empirical / declared. Efficiency: "
           "medians over the schemas of the subset that every engine listed handled (\"timed on\"); TPOT divides by "
-          "the re-tokenised output length (the paper's), ms/step by the decode steps.\n\n"
+          "the re-tokenised output length (the paper's), ms/step by the decode steps." + note + "\n\n"
           + _md(header, md_rows))
     return md, _csv(csv_header, csv_rows)
+
+
+_ALL = "all"
+
+
+def _device(rec: dict) -> str:
+    return rec.get("device") or "cpu"  # records from before ``--device`` ran on the CPU
+
+
+def timing_device(recs: list[dict]) -> tuple[str | None, str]:
+    """The device whose records are timed, and a sentence for the report when records span several.
+
+    Timings from different devices are not comparable, so efficiency uses the device that timed the most
+    decoded records; the others still count for coverage.
+    """
+    counts = Counter(_device(r) for r in recs if M.handled(r))
+    if not counts:
+        return None, ""
+    device = counts.most_common(1)[0][0]
+    if len(counts) == 1:
+        return device, f" Timed on {device}."
+    others = ", ".join(f"{n} on {d}" for d, n in sorted(counts.items()) if d != device)
+    return device, (f" Efficiency uses only the {counts[device]} decoded records timed on {device}; the others "
+                    f"({others}) count for coverage only.")
 
 
 def run_status_table(recs: list[dict]) -> str:
@@ -380,9 +407,11 @@ def plot_run(recs: list[dict], out_dir: Path) -> list[Path]:
     files.append(out_dir / "coverage.png")
     fig.savefig(files[-1], dpi=110)
     plt.close(fig)
+    device, _ = timing_device(recs)
     per = defaultdict(dict)
     for r in recs:
-        per[r["engine"]][(r["subset"], r["schema"])] = r
+        if _device(r) == device:
+            per[r["engine"]][(r["subset"], r["schema"])] = r
     common = None
     for e in engines:
         keys = {k for k, r in per[e].items() if M.handled(r)}
@@ -404,7 +433,7 @@ def plot_run(recs: list[dict], out_dir: Path) -> list[Path]:
         if log:
             ax.set_yscale("log")
         ax.set_ylabel({"tpot_ms": "TPOT (ms)", "gct_s": "GCT (s)"}[field])
-        ax.set_title(f"{len(common)} schemas handled by every engine")
+        ax.set_title(f"{len(common)} schemas handled by every engine, timed on {device}")
         fig.tight_layout()
         files.append(out_dir / name)
         fig.savefig(files[-1], dpi=110)

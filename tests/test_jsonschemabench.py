@@ -54,7 +54,7 @@ def test_run_end_to_end_on_sample(tmp_path, capsys):
     report_dir = tmp_path / "report"
     assert main(["report", str(out), "--out-dir", str(report_dir)]) == 0
     rows = list(csv.DictReader((report_dir / "run.csv").open()))
-    assert {(r["subset"], r["engine"]) for r in rows} == {(s, e) for s in ("Glaiveai2K", "Kubernetes")
+    assert {(r["subset"], r["engine"]) for r in rows} == {(s, e) for s in ("Glaiveai2K", "Kubernetes", "all")
                                                          for e in engines}
     assert "## Generation" in (report_dir / "report.md").read_text()
     if importlib.util.find_spec("matplotlib"):

@@ -101,6 +101,27 @@ def test_run_table_numbers():
     assert "| S | x | 4 |" in md
 
 
+def test_run_table_times_one_device_and_pools_subsets():
+    """Records timed on two devices: efficiency uses the device with the most decoded records; coverage uses all;
+    an ``all`` row pools the subsets."""
+    recs = []
+    for i, (subset, device, tpot) in enumerate([("S", "cuda", 10.0), ("S", "cuda", 30.0), ("T", "cuda", 20.0),
+                                                ("T", "cpu", 900.0)]):
+        recs.append({"kind": "run", "engine": "x", "subset": subset, "schema": f"{subset}/{i}", "device": device,
+                     "compile_status": "ok", "decode_status": "ok", "valid": i != 3, "gct_s": 0.5, "ttft_s": 1.0,
+                     "tgt_s": 2.0, "tpot_ms": tpot, "step_ms": tpot, "tokens": 11})
+    md, text = _report.run_tables(recs)
+    rows = {r["subset"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert list(rows) == ["S", "T", "all"]
+    assert rows["T"]["n"] == "2" and float(rows["T"]["empirical"]) == 0.5  # the cpu record counts for coverage
+    assert float(rows["T"]["tpot_ms"]) == 20.0 and rows["T"]["n_common"] == "1"  # but is not timed
+    assert float(rows["all"]["tpot_ms"]) == 20.0 and rows["all"]["n_common"] == "3"
+    assert rows["all"]["n"] == "4" and float(rows["all"]["empirical"]) == 0.75
+    assert "timed on cuda; the others (1 on cpu) count for coverage only" in md
+    assert _report.timing_device([]) == (None, "")
+    assert _report.timing_device([{**recs[0], "device": None}])[0] == "cpu"  # records from before --device
+
+
 def test_coverage_rows_and_losses():
     recs = [{"engine": e, "subset": "S", "schema": f"S/{i}", "status": st, "error": "why"}
             for i, sts in enumerate([("ok", "ok"), ("ok", "unsupported"), ("unsupported", "ok")])
