@@ -98,3 +98,50 @@ def test_budget_counts_and_rollback():
     assert m.tokens_left() == 3
     with pytest.raises(ValueError):
         ts.Matcher(m.compiled, max_tokens=0)
+
+
+@st.composite
+def _rule_sets(draw):
+    """Random rule lists over a few nonterminals (>= 0) and terminals (< 0), with empty and repeated bodies."""
+    n_nt = draw(st.integers(1, 6))
+    sym = st.one_of(st.integers(0, n_nt - 1), st.integers(-3, -1))
+    rules = draw(st.lists(st.tuples(st.integers(0, n_nt - 1), st.lists(sym, max_size=4).map(tuple)),
+                          min_size=1, max_size=12))
+    term_len = draw(st.lists(st.one_of(st.integers(1, 5), st.just(1 << 30)), min_size=3, max_size=3))
+    return n_nt, rules, term_len
+
+
+@given(_rule_sets())
+@settings(max_examples=300, deadline=None)
+def test_shortest_derivations_match_the_fixed_point(case):
+    """The worklist (Knuth) lengths equal the naive Bellman-Ford fixed point they replaced."""
+    from tokensieve.automata._earley import _shortest_derivations
+
+    n_nt, rules, term_len = case
+    inf = 1 << 30
+    want = [inf] * n_nt
+    changed = True
+    while changed:
+        changed = False
+        for lhs, body in rules:
+            c = sum(term_len[-1 - s] if s < 0 else want[s] for s in body)
+            if c < want[lhs]:
+                want[lhs] = min(c, inf)
+                changed = True
+    assert _shortest_derivations(rules, n_nt, term_len) == want
+
+
+@given(_rule_sets())
+@settings(max_examples=300, deadline=None)
+def test_nullable_matches_the_fixed_point(case):
+    from tokensieve.automata._earley import _nullable
+
+    n_nt, rules, _ = case
+    want = [False] * n_nt
+    changed = True
+    while changed:
+        changed = False
+        for lhs, body in rules:
+            if not want[lhs] and all(s >= 0 and want[s] for s in body):
+                want[lhs] = changed = True
+    assert _nullable(rules, n_nt) == want

@@ -8,8 +8,9 @@ backreferences, word boundaries, inner anchors) raise UnsupportedFeatureError.
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
-from collections import deque
+from collections import OrderedDict, deque
 from heapq import heappop, heappush
 
 try:  # Python >= 3.11
@@ -22,7 +23,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 from .._errors import GrammarError, LimitExceededError, UnsupportedFeatureError
 from . import _charset as cs
 
-__all__ = ["NFA", "check_regex", "parse_regex"]
+__all__ = ["NFA", "check_regex", "parse_regex", "remember_parse"]
 
 MAX_REPEAT = C.MAXREPEAT
 # Counted repetitions with more copies than this keep one copy of their body and make the others on demand
@@ -60,6 +61,38 @@ def parse_regex(pattern: str, where: str = "regex"):
         raise GrammarError(f"invalid regex {pattern!r}: {e}", symbol=where) from None
     except RecursionError:
         raise LimitExceededError("regex nesting", f"regex for {where} is nested too deeply") from None
+
+
+# Regex texts whose parse is already known: producers that render a regex from their own structure (the JSON
+# Schema compiler) leave the equivalent parse here, so the NFA skips re-parsing text it was just given. The
+# schema compiler's terminals are up to ~100 KB of text and parsing them was a third of compile time. Keyed by
+# the exact text, so a hit is the same language whoever asks; bounded (a miss just parses again).
+_KNOWN_PARSES: "OrderedDict[str, list]" = OrderedDict()
+_KNOWN_CHARS_LIMIT = 4 << 20
+_known_chars = 0
+_known_lock = threading.Lock()
+
+
+def remember_parse(pattern: str, items: list) -> None:
+    """Record that ``pattern`` parses (no flags) to ``items``, a list of ``re._parser`` ``(op, arg)`` pairs."""
+    global _known_chars
+    with _known_lock:
+        if pattern in _KNOWN_PARSES:
+            _KNOWN_PARSES.move_to_end(pattern)
+            return
+        _KNOWN_PARSES[pattern] = items
+        _known_chars += len(pattern)
+        while _known_chars > _KNOWN_CHARS_LIMIT and len(_KNOWN_PARSES) > 1:
+            old, _ = _KNOWN_PARSES.popitem(last=False)
+            _known_chars -= len(old)
+
+
+def _known_parse(pattern: str) -> list | None:
+    with _known_lock:
+        items = _KNOWN_PARSES.get(pattern)
+        if items is not None:
+            _KNOWN_PARSES.move_to_end(pattern)
+        return items
 
 
 def _has_big_repeat(items) -> bool:
@@ -186,8 +219,12 @@ class NFA:
 
     def add_terminal(self, pattern: str, where: str) -> int:
         """Compile ``pattern`` as the next terminal; returns its index."""
-        tree = parse_regex(pattern, where)
-        items = list(tree)
+        items = _known_parse(pattern) if isinstance(pattern, str) else None
+        if items is not None:
+            items, flags = list(items), 0
+        else:
+            tree = parse_regex(pattern, where)
+            items, flags = list(tree), tree.state.flags
         # anchors at the very edges are no-ops for a whole-lexeme match
         while items and items[0][0] is C.AT and items[0][1] in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
             items.pop(0)
@@ -195,7 +232,7 @@ class NFA:
             items.pop()
         first = len(self.edges)
         s, e = self._new(), self._new()
-        self._compile(items, s, e, tree.state.flags, where)
+        self._compile(items, s, e, flags, where)
         idx = len(self.starts)
         # rows become tuples of ints: the collector stops tracking them, so a big NFA does not lengthen
         # every full collection (those pauses landed inside masks)

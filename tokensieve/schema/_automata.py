@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .._errors import LimitExceededError
 from ..automata import _charset
+from ..automata._regex import C as _C
 
 cs_norm = _charset.normalize  # sort and merge ranges
 cs_contains = _charset.contains
@@ -833,6 +834,45 @@ def to_regex(x, render_set, need: int = 0) -> str:
         if own < need:
             stack.append("(?:")
     return "".join(pieces)
+
+
+def to_items(x, set_items) -> list:
+    """The ``re._parser`` items of the regex that :func:`to_regex` renders for ``x`` (same language, no text
+    round trip); ``set_items(charset)`` gives a character set's items.
+
+    Iterative pre-order: a node appends to its list when popped, and a concatenation pushes its children in
+    reverse onto the same list, so they land in order before the next sibling is popped.
+    """
+    if x == EMPTY:
+        raise ValueError("cannot render the empty language")
+    root: list = []
+    stack: list = [(x, root)]
+    while stack:
+        node, out = stack.pop()
+        t = node[0]
+        if t == "s":
+            out.extend(set_items(node[1]))
+        elif t == "c":
+            for child in reversed(node[1]):
+                stack.append((child, out))
+        elif t == "a":
+            alts: list = [[] for _ in node[1]]
+            out.append((_C.BRANCH, (None, alts)))
+            stack.extend(zip(node[1], alts))
+        elif t == "r":
+            body: list = []
+            out.append((_C.MAX_REPEAT, (node[2], _C.MAXREPEAT if node[3] is None else node[3], body)))
+            stack.append((node[1], body))
+        elif t != "e":
+            raise ValueError("anchors/empty cannot be rendered inside a terminal")
+    return root
+
+
+def plain_items(charset: tuple) -> list:
+    """``re._parser`` items for a character set, as :func:`plain_set` renders it."""
+    if len(charset) == 1 and charset[0][0] == charset[0][1]:
+        return [(_C.LITERAL, charset[0][0])]
+    return [(_C.IN, [(_C.LITERAL, lo) if lo == hi else (_C.RANGE, (lo, hi)) for lo, hi in charset])]
 
 
 _CLASS_SPECIAL = set("\\]^-[")

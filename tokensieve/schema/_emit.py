@@ -21,6 +21,7 @@ from collections import deque
 from itertools import combinations
 
 from .._errors import LimitExceededError, UnsupportedFeatureError
+from ..automata._regex import remember_parse
 from ..grammar._ir import Grammar, GrammarBuilder, Rule
 from . import _automata as A
 from ._compile import Compiler, _names_complement
@@ -180,7 +181,9 @@ class Emitter:
         if kind == "string":
             regex = json_string_regex(lang)
         else:
-            regex = A.to_regex(lang.ast(), A.plain_set)
+            ast = lang.ast()
+            regex = A.to_regex(ast, A.plain_set)
+            remember_parse(regex, A.to_items(ast, A.plain_items))
         self.term_chars += len(regex)
         if self.term_chars > MAX_TERMINAL_CHARS:
             raise LimitExceededError("grammar size", f"terminal regexes exceed {MAX_TERMINAL_CHARS} characters")

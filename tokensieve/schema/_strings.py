@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..automata._regex import parse_regex, remember_parse
 from . import _automata as A
 from ._lang import Lang
 
@@ -129,11 +130,23 @@ def unit_regex(charset: tuple) -> tuple[str, int]:
 
 
 def json_string_regex(lang_or_ast) -> str:
-    """The terminal regex (quotes included) for a decoded-string language."""
+    """The terminal regex (quotes included) for a decoded-string language; its parse is left with the regex
+    compiler (:func:`tokensieve.automata._regex.remember_parse`), so compiling the terminal skips re-parsing."""
     ast = lang_or_ast.ast() if isinstance(lang_or_ast, Lang) else lang_or_ast
     if ast == A.EMPTY:
         raise ValueError("empty string language has no regex")
-    return '"' + A.to_regex(ast, unit_regex, 1) + '"'
+    text = '"' + A.to_regex(ast, unit_regex, 1) + '"'
+    remember_parse(text, [_QUOTE] + A.to_items(ast, unit_items) + [_QUOTE])
+    return text
+
+
+_QUOTE = (A._C.LITERAL, 0x22)
+
+
+@lru_cache(maxsize=8192)
+def unit_items(charset: tuple) -> list:
+    """``re._parser`` items of :func:`unit_regex` (small texts, parsed once per character set)."""
+    return list(parse_regex(unit_regex(charset)[0], "a JSON string unit"))
 
 
 # ---------------------------------------------------------------------------------------------- lengths
