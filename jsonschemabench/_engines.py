@@ -134,10 +134,16 @@ class Engine:
         return []
 
     def warmup(self) -> None:
-        """Build per-tokenizer tables before timing (so the first schema does not pay for them)."""
-        m = self.matcher(self.compile({"type": "object", "properties": {"a": {"type": "integer"}}}))
+        """Build per-tokenizer tables before timing (so the first schema does not pay for them): one small
+        schema, masks along one document through a number and a string body (engines with precomputed
+        per-tokenizer token sets, llguidance's slicer or tokensieve's trie slices, build them here)."""
+        m = self.matcher(self.compile({"type": "object", "properties": {"a": {"type": "integer"},
+                                                                        "b": {"type": "string"}}}))
         bm = np.zeros((1, (self.bundle.size + 31) // 32), dtype=np.int32)
-        m.fill(bm)
+        for tid in self.bundle.encode('{"a": 12, "b": "warm up"}'):
+            m.fill(bm)
+            if not m.accept(tid):
+                break
 
 
 class _TsMatcher:

@@ -54,3 +54,36 @@ def test_cython_equals_python_on_real_vocab(kind, grammar_name, index):
             assert np.array_equal(fast, slow), (step, tid)
             assert fast.any()
         assert m.accept_token(tid)
+
+
+SLICE_SCHEMA = {"type": "object", "properties": {
+    "s": {"type": "string"}, "e": {"type": "string", "format": "email"},
+    "p": {"type": "string", "pattern": "^[a-z ]+$"}, "n": {"type": "string", "maxLength": 40},
+    "a": {"type": "array", "items": {"type": "string", "not": {"enum": ["x", "yz"]}}}}}
+SLICE_DOC = {"s": "tab\\there \"q\" caf\u00e9 \u65e5\u672c \U0001F600 end", "e": "a.b@example.org",
+             "p": "only lower case", "n": "n\u00e9e \\u00e9 ok", "a": ["xy", "y\\"]}
+
+
+@pytest.mark.parametrize("kind", ["smollm2", "cl100k"])
+def test_sliced_ci_walk_equals_the_plain_walk(kind):
+    """In every lexer state along a document (string bodies before and after escapes, multi-byte characters),
+    the sliced Cython walk gives the plain pure-Python walk's mask, lexeme-end nodes and end states."""
+    from tokensieve.masking import _engine
+
+    vocab, encode = _vocab(kind)
+    cg = ts.compile(ts.Grammar.from_json_schema(SLICE_SCHEMA), vocab)
+    m = ts.Matcher(cg)
+    sliced = 0
+    for tid in encode(json.dumps(SLICE_DOC, ensure_ascii=False)):
+        s = m._state
+        cg.lexer.step(s, 0)
+        loop = cg.lexer.trans[s * 256: s * 256 + 256] == s
+        if loop.sum() >= _engine._SLICE_MIN_BYTES:
+            sliced += 1
+            pure, inside = cg.trie.slice(loop, cg.n_words)
+            fast, slow = np.zeros(cg.n_words, np.uint32), np.zeros(cg.n_words, np.uint32)
+            got = _select.kernels.collect_ci_sliced(cg.trie, cg.lexer, s, fast, pure, inside)
+            want = _select.python_kernels.collect_ci(cg.trie, cg.lexer, s, slow)
+            assert np.array_equal(fast, slow) and got[0] == want[0] and got[1] == want[1] and got[2] == want[2]
+        assert m.accept_token(tid)
+    assert sliced > 10

@@ -20,7 +20,8 @@ __all__ = ["CompiledGrammar", "Matcher", "compile", "allocate_token_bitmask"]
 _SCAN_CACHE_LIMIT = 4096  # successor rows cached per row; beyond it the cache is dropped (bounded memory)
 _INF = (1 << 31) - 1
 _NO_ROW = object()  # scan-cache entry: this terminal set leads nowhere
-_MASK_CACHE_BYTES = 32 << 20  # masks kept per compiled grammar, keyed by (top row, lexer state)
+_MASK_CACHE_BYTES = 32 << 20
+_SLICE_MIN_BYTES = 32  # a lexer state looping on at least this many bytes uses the trie's precomputed slice  # masks kept per compiled grammar, keyed by (top row, lexer state)
 
 
 def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:
@@ -95,7 +96,16 @@ class CompiledGrammar:
             self.ci_cache.move_to_end(state)
             return e
         mask = np.zeros(self.n_words, dtype=np.uint32)
-        nodes, bstates, ends = _select.kernels.collect_ci(self.trie, self.lexer, state, mask)
+        lexer = self.lexer
+        lexer.step(state, 0)  # materialise the state's row
+        loop = lexer.trans[state * 256: state * 256 + 256] == state
+        if int(loop.sum()) >= _SLICE_MIN_BYTES:
+            # a string body or similar: most of the vocabulary stays in this state, so walk only the trie's
+            # part that can leave it (the slice is shared by every state with the same byte loop)
+            pure, inside = self.trie.slice(loop, self.n_words)
+            nodes, bstates, ends = _select.kernels.collect_ci_sliced(self.trie, lexer, state, mask, pure, inside)
+        else:
+            nodes, bstates, ends = _select.kernels.collect_ci(self.trie, lexer, state, mask)
         # the parse step at a lexeme end depends only on the state it ends in, not on the next byte
         groups: dict[int, list[int]] = {}
         for i, s in zip(nodes, bstates):

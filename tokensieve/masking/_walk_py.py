@@ -17,7 +17,7 @@ to that cost (-1 unknown) and ``ctx.cost_at(level, state)`` fills an entry. Walk
 
 from __future__ import annotations
 
-__all__ = ["walk_trie", "walk_points", "collect_ci", "or_words"]
+__all__ = ["walk_trie", "walk_points", "collect_ci", "collect_ci_sliced", "or_words"]
 
 
 class _Walk:
@@ -152,6 +152,13 @@ def collect_ci(trie, lexer, start_state: int, out):
                 out[tid >> 5] |= 1 << (tid & 31)
         i += 1
     return nodes, bstates, ends
+
+
+def collect_ci_sliced(trie, lexer, start_state: int, out, pure, inside):
+    """Same result as :func:`collect_ci`; the kernel skips the subtrees ``pure`` marks (tokens that cannot
+    leave ``start_state``'s byte loop) and ORs ``inside`` instead. The twin ignores both and walks everything,
+    so it stays an independent check of the slices."""
+    return collect_ci(trie, lexer, start_state, out)
 
 
 def or_words(dst, src) -> None:
