@@ -46,7 +46,7 @@ class Lexer:
         self.live_terminals = self.nfa.live_mask()
 
     # ---- construction ----
-    def _closure(self, s: int) -> frozenset[int]:
+    def _closure(self, s: int) -> tuple[int, ...]:
         return self.nfa.closure(s)
 
     def _intern(self, nfa_set: frozenset, marker=None) -> int:
@@ -90,7 +90,7 @@ class Lexer:
             m, i = terminal_mask & self.live_terminals, 0
             while m:
                 if m & 1:
-                    members |= self._closure(self.nfa.starts[i])
+                    members.update(self._closure(self.nfa.starts[i]))
                 m >>= 1
                 i += 1
             # the marker keeps start states distinct from equal mid-lexeme sets (which may accept)
@@ -126,7 +126,7 @@ class Lexer:
                     if sid is None:
                         cl = set()
                         for y in bk:
-                            cl |= self._closure(y)
+                            cl.update(self._closure(y))
                         sid = self._intern(frozenset(cl))
                         memo[key] = sid
                     row[cuts[k]: cuts[k + 1]] = sid

@@ -68,7 +68,7 @@ def parse_regex(pattern: str, where: str = "regex"):
 # schema compiler's terminals are up to ~100 KB of text and parsing them was a third of compile time. Keyed by
 # the exact text, so a hit is the same language whoever asks; bounded (a miss just parses again).
 _KNOWN_PARSES: "OrderedDict[str, list]" = OrderedDict()
-_KNOWN_CHARS_LIMIT = 4 << 20
+_KNOWN_CHARS_LIMIT = 2 << 20
 _known_chars = 0
 _known_lock = threading.Lock()
 
@@ -88,10 +88,13 @@ def remember_parse(pattern: str, items: list) -> None:
 
 
 def _known_parse(pattern: str) -> list | None:
+    """The remembered parse of ``pattern``, taken out: it bridges one schema compile to its regex compile, and
+    kept items (lists the collector tracks) would lengthen every later full collection."""
+    global _known_chars
     with _known_lock:
-        items = _KNOWN_PARSES.get(pattern)
+        items = _KNOWN_PARSES.pop(pattern, None)
         if items is not None:
-            _KNOWN_PARSES.move_to_end(pattern)
+            _known_chars -= len(pattern)
         return items
 
 
@@ -169,7 +172,7 @@ class NFA:
         self._reps: list[_Rep] = []
         self._rep_bases: list[int] = []
         self._vnext = _VBASE
-        self._closure_memo: dict[int, frozenset[int]] = {}
+        self._closure_memo: dict[int, tuple[int, ...]] = {}
         self._final_set: frozenset[int] = frozenset()
         self._dist = None
 
@@ -248,8 +251,12 @@ class NFA:
         return idx
 
     # -- queries (shared by the masking lexer and the infill checker) --
-    def closure(self, s: int) -> frozenset[int]:
-        """States reachable from ``s`` by epsilon edges that consume a byte or accept (memoised)."""
+    def closure(self, s: int) -> tuple[int, ...]:
+        """States reachable from ``s`` by epsilon edges that consume a byte or accept (memoised).
+
+        A tuple of ints, not a frozenset: the collector stops tracking such tuples, and a big grammar memoises
+        tens of thousands of closures that every full collection would otherwise traverse (the 40-150 ms
+        masks of the MaskBench tail were such collections)."""
         c = self._closure_memo.get(s)
         if c is None:
             eps, edges = self.eps, self.edges
@@ -260,7 +267,7 @@ class NFA:
                         seen.add(y)
                         stack.append(y)
             fin = self._final_set
-            c = frozenset(x for x in seen if edges[x] or x in fin)
+            c = tuple(x for x in seen if edges[x] or x in fin)
             self._closure_memo[s] = c
         return c
 

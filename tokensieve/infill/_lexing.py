@@ -41,7 +41,7 @@ class ByteDFA:
         self._reach: dict[int, int] = {DEAD: DEAD}
         self.live = self.nfa.live_mask()
 
-    def _closure(self, s: int) -> frozenset[int]:
+    def _closure(self, s: int) -> tuple[int, ...]:
         return self.nfa.closure(s)
 
     def _intern(self, nfa_set: frozenset[int]) -> int:
@@ -73,7 +73,7 @@ class ByteDFA:
             m, i = mask & self.live, 0
             while m:
                 if m & 1:
-                    members |= self._closure(self.nfa.starts[i])
+                    members.update(self._closure(self.nfa.starts[i]))
                 m >>= 1
                 i += 1
             sid = self._intern(frozenset(members))
@@ -102,7 +102,7 @@ class ByteDFA:
             if sid is None:
                 cl: set[int] = set()
                 for y in bk:
-                    cl |= self._closure(y)
+                    cl.update(self._closure(y))
                 sid = self._intern(frozenset(cl))
                 memo[key] = sid
             r[b] = sid
