@@ -183,16 +183,19 @@ def test_wrong_argument_types():
         ts.Matcher(ts.Grammar.from_regex("a"))
 
 
-def test_parse_rows_do_not_accumulate_across_documents():
-    # rows cache their successors weakly: a long-lived compiled grammar does not keep every explored row
+def test_parse_rows_do_not_accumulate_across_documents(monkeypatch):
+    # rows cache their successors weakly and only the latest rows (up to an item budget, small here) are held:
+    # a long-lived compiled grammar does not keep every explored row
     import gc
     import json
     import random
 
     from tokensieve.automata import Row
+    from tokensieve.masking import _engine
 
+    monkeypatch.setattr(_engine, "_RECENT_ROW_ITEMS", 300)
     vocab, eos = byte_vocab(['{"', '":', '", "', "true", "  "])
-    cg = ts.compile(ts.Grammar.from_lark(JSON_LARK), vocab)
+    cg = _engine.CompiledGrammar(ts.Grammar.from_lark(JSON_LARK), vocab)
     rnd = random.Random(0)
 
     def live_rows():
@@ -213,3 +216,44 @@ def test_parse_rows_do_not_accumulate_across_documents():
         if doc in (9, 39):
             counts.append(live_rows())
     assert counts[1] <= counts[0] + 50, counts
+    assert cg.recent_rows.items <= 300 or len(cg.recent_rows.rows) == 1
+
+
+def test_recent_rows_are_reused_by_the_next_document(json_matcher, monkeypatch):
+    """Rows built for one document (its own and the masks' lookahead past each lexeme) are held for a while, so
+    the same document again needs no Earley scan at all and every mask is a cache hit."""
+    m, vocab, _ = json_matcher
+    cg = m.compiled
+    bm = ts.allocate_token_bitmask(1, vocab.size)
+    doc = b'{"ab": [true, null, "x\\n"], "k": {"ab": "\xc3\xa9"}}'
+
+    def run():
+        x = ts.Matcher(cg)
+        for b in doc:
+            x.fill_next_token_bitmask(bm)
+            assert x.accept_bytes(bytes([b]))
+        assert x.is_accepting()
+
+    run()
+    calls = []
+    scan = cg.parser.scan
+    monkeypatch.setattr(cg.parser, "scan", lambda rows, t: calls.append(t) or scan(rows, t))
+    run()
+    assert calls == []
+
+
+def test_recent_rows_are_bounded_by_items():
+    from tokensieve.masking._engine import _RecentRows
+
+    class R:
+        def __init__(self, n):
+            self.n_items = n
+
+    keep = _RecentRows(10)
+    rows = [R(4) for _ in range(5)]
+    for r in rows:
+        keep.append(r)
+    assert list(keep.rows) == rows[-2:] and keep.items == 8
+    big = R(50)
+    keep.append(big)  # one row over the limit alone is still kept: the latest row is the one in use
+    assert list(keep.rows) == [big] and keep.items == 50
