@@ -49,7 +49,8 @@ def run_generation(*, engines: list[str], data: Path, subset: str | None, model:
                 log("no engine can run", file=sys.stderr)
                 return 2
             log(f"model {model} (vocabulary {info['vocab_size']}, context {info['context']}, torch threads "
-                f"{info['torch_threads']}, device {info.get('device', 'cpu')}); formats checked: {', '.join(info['formats'])}; "
+                f"{info['torch_threads']}, device {info.get('device', 'cpu')}); "
+                f"formats checked: {', '.join(info['formats'])}; "
                 f"versions: {', '.join(f'{labels[k]} {v}' for k, v in info['versions'].items())}", file=sys.stderr)
         bar = _bar(len(todo), "run", progress)
         for it, e in todo:

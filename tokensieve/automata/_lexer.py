@@ -100,36 +100,10 @@ class Lexer:
         return sid
 
     def expand(self, state: int) -> None:
-        """Compute all 256 transitions of ``state``.
-
-        Works on the byte intervals that the edges' bounds cut out, not on single bytes: a string-body state
-        has a few wide ranges, so this is a handful of set unions instead of ~250 per NFA state.
-        """
-        edges = self.nfa.edges
-        out = [e for x in self.sets[state] for e in edges[x]]
+        """Compute all 256 transitions of ``state``."""
         row = np.zeros(256, dtype=np.int32)
-        if out:
-            cuts = sorted({lo for lo, _, _ in out} | {hi + 1 for _, hi, _ in out})
-            slot = {c: k for k, c in enumerate(cuts)}
-            targets: list[set | None] = [None] * len(cuts)
-            for lo, hi, y in out:
-                for k in range(slot[lo], slot[hi + 1]):
-                    bk = targets[k]
-                    if bk is None:
-                        targets[k] = bk = set()
-                    bk.add(y)
-            memo: dict[frozenset, int] = {}
-            for k, bk in enumerate(targets):
-                if bk:
-                    key = frozenset(bk)
-                    sid = memo.get(key)
-                    if sid is None:
-                        cl = set()
-                        for y in bk:
-                            cl.update(self._closure(y))
-                        sid = self._intern(frozenset(cl))
-                        memo[key] = sid
-                    row[cuts[k]: cuts[k + 1]] = sid
+        for lo, hi, targets in self.nfa.moves(self.sets[state]):
+            row[lo: hi + 1] = self._intern(targets)
         # _intern may have grown the table: index the current one
         self.trans[state * 256: state * 256 + 256] = row
 

@@ -271,6 +271,37 @@ class NFA:
             self._closure_memo[s] = c
         return c
 
+    def moves(self, states) -> list[tuple[int, int, frozenset[int]]]:
+        """Where ``states`` go on each byte: ``(lo, hi, closed target set)`` for the byte intervals the edges'
+        bounds cut out (both lexers' DFA rows; a string-body state is a handful of intervals, not ~250 bytes).
+        Bytes with no move are left out."""
+        edges = self.edges
+        out = [e for x in states for e in edges[x]]
+        if not out:
+            return []
+        cuts = sorted({lo for lo, _, _ in out} | {hi + 1 for _, hi, _ in out})
+        slot = {c: k for k, c in enumerate(cuts)}
+        targets: list[set | None] = [None] * len(cuts)
+        for lo, hi, y in out:
+            for k in range(slot[lo], slot[hi + 1]):
+                bk = targets[k]
+                if bk is None:
+                    targets[k] = bk = set()
+                bk.add(y)
+        memo: dict[frozenset, frozenset[int]] = {}
+        result = []
+        for k, bk in enumerate(targets):
+            if bk:
+                key = frozenset(bk)
+                cl = memo.get(key)
+                if cl is None:
+                    c: set[int] = set()
+                    for y in bk:
+                        c.update(self.closure(y))
+                    cl = memo[key] = frozenset(c)
+                result.append((cuts[k], cuts[k + 1] - 1, cl))
+        return result
+
     def live_mask(self) -> int:
         """Bitmask of terminals whose language is non-empty (a search that steps over repetitions whole)."""
         live = 0

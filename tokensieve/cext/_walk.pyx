@@ -212,7 +212,8 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
     ``inside`` from ``TokenTrie.slice``; both None for the plain walk): subtrees that cannot leave the state
     are not walked.
 
-    Measured on a JSON string body: SmolLM2 0.61 -> 0.03 ms, cl100k 1.3 -> 0.2 ms per new lexer state.
+    Measured per new JSON string-body state (plain walk -> sliced): SmolLM2 0.80 -> 0.07 ms, cl100k
+    1.5 -> 0.35 ms.
     """
     cdef const int32_t[::1] t_byte = trie.byte
     cdef const int32_t[::1] t_depth = trie.depth

@@ -85,27 +85,9 @@ class ByteDFA:
         r = self.rows[s]
         if r is not None:
             return r
-        buckets: dict[int, set[int]] = {}
-        edges = self.nfa.edges
-        for x in self.sets[s]:
-            for lo, hi, y in edges[x]:
-                for b in range(lo, hi + 1):
-                    bk = buckets.get(b)
-                    if bk is None:
-                        buckets[b] = bk = set()
-                    bk.add(y)
         r = [DEAD] * 256
-        memo: dict[frozenset[int], int] = {}
-        for b, bk in buckets.items():
-            key = frozenset(bk)
-            sid = memo.get(key)
-            if sid is None:
-                cl: set[int] = set()
-                for y in bk:
-                    cl.update(self._closure(y))
-                sid = self._intern(frozenset(cl))
-                memo[key] = sid
-            r[b] = sid
+        for lo, hi, targets in self.nfa.moves(self.sets[s]):
+            r[lo: hi + 1] = [self._intern(targets)] * (hi + 1 - lo)
         self.rows[s] = r
         return r
 

@@ -25,8 +25,8 @@ _SCAN_CACHE_LIMIT = 4096  # successor rows cached per row; beyond it the cache i
 _RECENT_ROW_ITEMS = 100_000
 _INF = (1 << 31) - 1
 _NO_ROW = object()  # scan-cache entry: this terminal set leads nowhere
-_MASK_CACHE_BYTES = 32 << 20
-_SLICE_MIN_BYTES = 32  # a lexer state looping on at least this many bytes uses the trie's precomputed slice  # masks kept per compiled grammar, keyed by (top row, lexer state)
+_MASK_CACHE_BYTES = 32 << 20  # masks kept per compiled grammar, keyed by (top row, lexer state)
+_SLICE_MIN_BYTES = 32  # a lexer state looping on at least this many bytes uses the trie's precomputed slice
 
 
 def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:

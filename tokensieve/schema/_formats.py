@@ -180,7 +180,6 @@ FORMATS: dict[str, str] = {
 }
 
 
-
 def _regex_syntax(depth: int) -> str:
     """ECMA pattern for the ``regex`` format's restricted syntax (see the module docstring), ``depth`` nested
     groups at most: every string it matches compiles both as ECMA-262 and as Python ``re`` (``validate``)."""

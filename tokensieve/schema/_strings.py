@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..automata._regex import parse_regex, remember_parse
+from ..automata._regex import C, parse_regex, remember_parse
 from . import _automata as A
 from ._lang import Lang
 
@@ -140,7 +140,7 @@ def json_string_regex(lang_or_ast) -> str:
     return text
 
 
-_QUOTE = (A._C.LITERAL, 0x22)
+_QUOTE = (C.LITERAL, 0x22)
 
 
 @lru_cache(maxsize=8192)
