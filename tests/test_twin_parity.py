@@ -59,31 +59,49 @@ def test_cython_equals_python_on_real_vocab(kind, grammar_name, index):
 SLICE_SCHEMA = {"type": "object", "properties": {
     "s": {"type": "string"}, "e": {"type": "string", "format": "email"},
     "p": {"type": "string", "pattern": "^[a-z ]+$"}, "n": {"type": "string", "maxLength": 40},
+    "m": {"type": "string", "minLength": 3, "maxLength": 6}, "l": {"type": "string", "minLength": 5},
     "a": {"type": "array", "items": {"type": "string", "not": {"enum": ["x", "yz"]}}}}}
 SLICE_DOC = {"s": "tab\\there \"q\" caf\u00e9 \u65e5\u672c \U0001F600 end", "e": "a.b@example.org",
-             "p": "only lower case", "n": "n\u00e9e \\u00e9 ok", "a": ["xy", "y\\"]}
+             "p": "only lower case", "n": "n\u00e9e \\u00e9 ok", "m": "abcd", "l": "long enough, and then some",
+             "a": ["xy", "y\\"]}
 
 
+# bounded runs that may end inside the run (WORD), end only after it (QUOTED), or end in a loop (LONG)
+SLICE_LARK = r"""
+start: item (SEP item)*
+item: WORD | QUOTED | LONG
+WORD: /[A-Za-z0-9_]{1,6}/
+QUOTED: /'[^'\\]{2,9}'/
+LONG: /<[a-z A-Z]{3}[a-z A-Z0-9]*>/
+SEP: /[;,]/
+"""
+SLICE_LARK_TEXT = "ab_9;'hello you',Zz;<abc and more text>,abcdef;'it is',<xyz>"
+SLICE_CASES = {"schema": (lambda: ts.Grammar.from_json_schema(SLICE_SCHEMA),
+                          lambda: json.dumps(SLICE_DOC, ensure_ascii=False)),
+               "lark": (lambda: ts.Grammar.from_lark(SLICE_LARK), lambda: SLICE_LARK_TEXT)}
+
+
+@pytest.mark.parametrize("case", sorted(SLICE_CASES))
 @pytest.mark.parametrize("kind", ["smollm2", "cl100k"])
-def test_sliced_ci_walk_equals_the_plain_walk(kind):
-    """In every lexer state along a document (string bodies before and after escapes, multi-byte characters),
-    the sliced Cython walk gives the plain pure-Python walk's mask, lexeme-end nodes and end states."""
-    from tokensieve.masking import _engine
-
+def test_sliced_ci_walk_equals_the_plain_walk(kind, case):
+    """In every lexer state along a document (string bodies before and after escapes, multi-byte characters,
+    bounded and unbounded runs, runs a lexeme may end inside), the sliced Cython walk gives the plain
+    pure-Python walk's mask, lexeme-end nodes and end states."""
     vocab, encode = _vocab(kind)
-    cg = ts.compile(ts.Grammar.from_json_schema(SLICE_SCHEMA), vocab)
+    grammar, text = SLICE_CASES[case]
+    cg = ts.compile(grammar(), vocab)
     m = ts.Matcher(cg)
-    sliced = 0
-    for tid in encode(json.dumps(SLICE_DOC, ensure_ascii=False)):
+    loops = runs = 0
+    for tid in encode(text()):
         s = m._state
-        cg.lexer.step(s, 0)
-        loop = cg.lexer.trans[s * 256: s * 256 + 256] == s
-        if loop.sum() >= _engine._SLICE_MIN_BYTES:
-            sliced += 1
-            pure, inside = cg.trie.slice(loop, cg.n_words)
+        plan = cg.slice_plan(s)
+        if plan is not None:
+            loops += plan[4] == s
+            runs += plan[4] == -1
             fast, slow = np.zeros(cg.n_words, np.uint32), np.zeros(cg.n_words, np.uint32)
-            got = _select.kernels.collect_ci_sliced(cg.trie, cg.lexer, s, fast, pure, inside)
+            got = _select.kernels.collect_ci_sliced(cg.trie, cg.lexer, s, fast, *plan)
             want = _select.python_kernels.collect_ci(cg.trie, cg.lexer, s, slow)
             assert np.array_equal(fast, slow) and got[0] == want[0] and got[1] == want[1] and got[2] == want[2]
         assert m.accept_token(tid)
-    assert sliced > 10
+    assert m.is_accepting()
+    assert (loops > 10 and runs > 3) if case == "schema" else (loops > 0 and runs > 2)

@@ -61,36 +61,96 @@ class TokenTrie:
         self.n_nodes = n_nodes
         self.max_depth = int(self.depth.max()) if n_nodes else 0
 
-    def slice(self, loop: np.ndarray, n_words: int) -> tuple[np.ndarray, np.ndarray]:
-        """Precomputed walk shortcuts for a lexer state that loops on the bytes ``loop`` (256 bools).
+    @property
+    def token_nodes(self) -> np.ndarray:
+        """The node of each entry of ``tok_ids``."""
+        t = self.__dict__.get("_token_nodes")
+        if t is None:
+            t = self.__dict__["_token_nodes"] = np.repeat(np.arange(self.n_nodes, dtype=np.int32),
+                                                          np.diff(self.tok_start))
+        return t
 
-        Returns ``(pure, inside)``: ``pure[i]`` is 1 when every byte in node ``i``'s subtree (its own included)
-        is in ``loop``, so a walk that reaches ``i`` in that state stays in it through the whole subtree; and
-        ``inside``, the ``n_words`` uint32 mask of the tokens all of whose bytes are in ``loop``. Cached per
-        class (a JSON string body is one class, shared by every string terminal), like llguidance's slicer.
-        """
-        key = (np.packbits(loop).tobytes(), n_words)
+    @property
+    def reach(self) -> np.ndarray:
+        """``reach[i]``: the greatest depth in node ``i``'s subtree (the length of its longest token)."""
+        r = self.__dict__.get("_reach")
+        if r is None:
+            n = self.n_nodes
+            # range maximum of depth over [i, next[i]) by a sparse table: O(n log n) in numpy, no Python loop
+            levels = [self.depth.astype(np.int32)]
+            span = 1
+            while span * 2 <= max(n, 1):
+                prev = levels[-1]
+                levels.append(np.maximum(prev, np.concatenate([prev[span:], np.zeros(span, np.int32)])))
+                span *= 2
+            idx = np.arange(n)
+            length = self.next[:n] - idx
+            lg = np.zeros(n, dtype=np.int64) if n == 0 else np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)
+            r = np.zeros(n, dtype=np.int32)
+            for j in range(len(levels)):
+                sel = np.flatnonzero(lg == j)
+                if sel.size:
+                    a = levels[j][sel]
+                    b = levels[j][self.next[sel] - (1 << j)]
+                    r[sel] = np.maximum(a, b)
+            self.__dict__["_reach"] = r
+        return r
+
+    def slice(self, cls: np.ndarray, n_words: int) -> "TrieSlice":
+        """Precomputed walk shortcuts for a byte class ``cls`` (256 bools) that a lexer state steps through
+        uniformly (a JSON string body, with or without a length bound): see :class:`TrieSlice`. Cached per class,
+        like llguidance's slicer."""
+        key = (np.packbits(cls).tobytes(), n_words)
         cache = self.__dict__.setdefault("_slices", {})
         with _SLICE_LOCK:
             hit = cache.get(key)
         if hit is not None:
             return hit
-        n = self.n_nodes
-        off = ~np.asarray(loop, dtype=bool)[self.byte] if n else np.zeros(0, dtype=bool)
-        below = np.concatenate([[0], np.cumsum(off, dtype=np.int64)])
-        pure = (below[self.next] == below[:n]).astype(np.uint8)
-        # a node's path leaves the class iff some ancestor-or-self is off it: mark each off node's subtree
-        cover = np.zeros(n + 1, dtype=np.int64)
-        np.add.at(cover, np.flatnonzero(off), 1)
-        np.add.at(cover, self.next[off], -1)
-        on_path = np.cumsum(cover[:n]) == 0
-        counts = np.diff(self.tok_start)
-        ids = self.tok_ids[np.repeat(on_path, counts)]
-        bits = np.zeros(n_words * 32, dtype=bool)
-        bits[ids] = True
-        inside = np.packbits(bits, bitorder="little").view(np.uint32).copy()
+        sl = TrieSlice(self, np.asarray(cls, dtype=bool), n_words)
         with _SLICE_LOCK:  # tries are shared by every grammar compiled for the vocabulary, across threads
-            if len(cache) >= 16:
+            if len(cache) >= 64:  # schemas make a few classes each (keys excluded from a string's first byte)
                 cache.pop(next(iter(cache)))
-            cache[key] = (pure, inside)
-        return pure, inside
+            cache[key] = sl
+        return sl
+
+
+class TrieSlice:
+    """The vocabulary seen through one byte class ``cls``.
+
+    ``pure[i]`` is 1 when every byte in node ``i``'s subtree (its own included) is in the class; ``lengths``
+    are the distinct byte lengths of the tokens made only of class bytes (``max_len`` the largest), and
+    :meth:`inside` their mask, up to a length. A walk in a state that steps through the class uniformly for
+    ``k`` bytes takes ``inside(k)`` whole and skips every pure subtree no deeper than ``k``.
+    """
+
+    def __init__(self, trie: TokenTrie, cls: np.ndarray, n_words: int):
+        self.cls = cls.astype(np.uint8)
+        self.n_words = n_words
+        n = trie.n_nodes
+        off = ~cls[trie.byte] if n else np.zeros(0, dtype=bool)
+        below = np.concatenate([[0], np.cumsum(off, dtype=np.int32)])
+        self.pure = (below[trie.next] == below[:n]).view(np.uint8)
+        # a node's path leaves the class iff some ancestor-or-self is off it: mark each off node's subtree
+        cover = np.bincount(np.flatnonzero(off), minlength=n + 1) - np.bincount(trie.next[off], minlength=n + 1)
+        on_path = np.cumsum(cover[:n]) == 0
+        tok_node = trie.token_nodes
+        keep = on_path[tok_node]
+        self._ids = trie.tok_ids[keep]
+        self._len = trie.depth[tok_node[keep]]
+        self.lengths = np.flatnonzero(np.bincount(self._len)).tolist()
+        self.max_len = self.lengths[-1] if self.lengths else 0
+        self._inside: dict[int, np.ndarray] = {}
+
+    def inside(self, k: int) -> np.ndarray:
+        """The ``n_words`` uint32 mask of the class-only tokens of at most ``k`` bytes (cached)."""
+        k = min(k, self.max_len)
+        m = self._inside.get(k)
+        if m is None:
+            bits = np.zeros(self.n_words * 32, dtype=bool)
+            bits[self._ids[self._len <= k]] = True
+            m = np.packbits(bits, bitorder="little").view(np.uint32).copy()
+            with _SLICE_LOCK:
+                if len(self._inside) >= 256:
+                    self._inside.clear()
+                self._inside[k] = m
+        return m

@@ -203,31 +203,35 @@ def collect_ci(trie, lexer, int start_state, uint32_t[::1] out):
     Returns ``(nodes, states, ends)``: trie nodes whose byte ends the lexeme, the state before it, and the set
     of lexer states in which marked tokens end.
     """
-    return collect_ci_sliced(trie, lexer, start_state, out, None, None)
+    return collect_ci_sliced(trie, lexer, start_state, out, None, None, None, 0, -1, ())
 
 
-def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uint8_t[::1] pure,
-                      const uint32_t[::1] inside):
-    """:func:`collect_ci` for a state that loops on a byte class, with that class's trie slice (``pure``,
-    ``inside`` from ``TokenTrie.slice``; both None for the plain walk): subtrees that cannot leave the state
-    are not walked.
+def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uint8_t[::1] cls,
+                      const uint8_t[::1] pure, const uint32_t[::1] inside, int k, int loop, ends0):
+    """:func:`collect_ci` for a state that steps uniformly through the byte class ``cls`` for ``k`` bytes (a
+    string body; ``loop`` is the state itself when it loops on the class, else -1), with that class's trie
+    slice: ``pure`` from ``TrieSlice``, ``inside`` = ``TrieSlice.inside(k)`` and ``ends0`` the states its
+    tokens end in. Subtrees of class bytes only, no deeper than ``k``, are not walked. ``cls`` None: plain walk.
 
     Measured per new JSON string-body state (plain walk -> sliced): SmolLM2 0.80 -> 0.07 ms, cl100k
-    1.5 -> 0.35 ms.
+    1.5 -> 0.35 ms; bounded runs (``maxLength``) too: new-state walks over 100 MaskBench files (cl100k) 4.5 ->
+    3.7 s, the rest being lexer states materialised in Python.
     """
     cdef const int32_t[::1] t_byte = trie.byte
     cdef const int32_t[::1] t_depth = trie.depth
     cdef const int32_t[::1] t_next = trie.next
     cdef const int32_t[::1] tok_start = trie.tok_start
     cdef const int32_t[::1] tok_ids = trie.tok_ids
+    cdef const int32_t[::1] reach
     cdef int maxd = trie.max_depth
     cdef int32_t[::1] trans = lexer.trans
     cdef const uint8_t[::1] accept = lexer.accept_flag
-    cdef Py_ssize_t n = t_byte.shape[0], i = 0, k, w
+    cdef Py_ssize_t n = t_byte.shape[0], i = 0, j, w
     cdef int d, s, b, nxt, tid, last_end = -1
-    cdef int loop = start_state if pure is not None else -1  # -1: no state matches, nothing is skipped
-    nodes, bstates, ends = [], [], set()
-    if inside is not None:
+    cdef bint sliced = cls is not None
+    nodes, bstates, ends = [], [], set(ends0)
+    if sliced:
+        reach = trie.reach
         for w in range(inside.shape[0]):
             out[w] |= inside[w]
     cdef int *states = <int *> malloc((maxd + 2) * sizeof(int))
@@ -237,17 +241,18 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
         free(on_path)
         raise MemoryError()
     states[1] = start_state
-    on_path[1] = 1  # the path so far never left the loop: its tokens are in ``inside`` already
+    on_path[1] = 1  # no byte yet: the path is still inside the class
     try:
         while i < n:
             d = t_depth[i]
             s = states[d]
-            if s == loop and pure[i]:
-                if tok_start[i] < tok_start[t_next[i]]:
-                    if not on_path[d]:  # back in the loop after leaving it: these tokens are not in ``inside``
-                        for k in range(tok_start[i], tok_start[t_next[i]]):
-                            tid = tok_ids[k]
-                            out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
+            if sliced and pure[i] and (s == loop or (on_path[d] and reach[i] <= k)):
+                # every token below stays alive: on the path, in ``inside`` already, ending in ``ends0``;
+                # off it (back in the loop after leaving the class), marked here
+                if s == loop and not on_path[d] and tok_start[i] < tok_start[t_next[i]]:
+                    for j in range(tok_start[i], tok_start[t_next[i]]):
+                        tid = tok_ids[j]
+                        out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
                     if last_end != loop:
                         ends.add(loop)
                         last_end = loop
@@ -267,15 +272,15 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
                 i = t_next[i]
                 continue
             states[d + 1] = nxt
-            on_path[d + 1] = on_path[d] and s == loop and nxt == loop
+            on_path[d + 1] = on_path[d] and sliced and cls[b]
             if tok_start[i] < tok_start[i + 1]:
                 # nearly every token of a string body ends in the same state: skipping the boxed set insert
                 # took a SmolLM2 string-body walk from 0.98 to 0.61 ms
                 if nxt != last_end:
                     ends.add(nxt)
                     last_end = nxt
-                for k in range(tok_start[i], tok_start[i + 1]):
-                    tid = tok_ids[k]
+                for j in range(tok_start[i], tok_start[i + 1]):
+                    tid = tok_ids[j]
                     out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
             i += 1
     finally:
