@@ -32,6 +32,8 @@ VIRTUAL_MIN_COPIES = 64
 MAX_VIRTUAL_COPIES = 1 << 31
 MAX_EXPANDED_COPIES = 100_000
 _VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
+# plain ints: "&" on re.RegexFlag members goes through enum machinery (a tenth of compile time)
+_IGNORECASE, _DOTALL, _ASCII = int(re.IGNORECASE), int(re.DOTALL), int(re.ASCII)
 _INF = 1 << 30
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)
@@ -227,7 +229,7 @@ class NFA:
             items, flags = list(items), 0
         else:
             tree = parse_regex(pattern, where)
-            items, flags = list(tree), tree.state.flags
+            items, flags = list(tree), int(tree.state.flags)
         # anchors at the very edges are no-ops for a whole-lexeme match
         while items and items[0][0] is C.AT and items[0][1] in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
             items.pop(0)
@@ -423,9 +425,15 @@ class NFA:
                     self.eps[s].append(e)
                     continue
                 cur = s
+                last = len(items) - 1
+                plain = not fl & _IGNORECASE
                 for k, item in enumerate(items):
-                    nxt = e if k == len(items) - 1 else self._new()
-                    work.append(("item", item, cur, nxt, fl))
+                    nxt = e if k == last else self._new()
+                    if plain and item[0] is C.LITERAL and item[1] < 0x80:
+                        # an ASCII literal is one edge (most of a schema's bytes: keys, enums, punctuation)
+                        self.edges[cur].append((item[1], item[1], nxt))
+                    else:
+                        work.append(("item", item, cur, nxt, fl))
                     cur = nxt
                 continue
             op, av = node
@@ -434,7 +442,7 @@ class NFA:
             elif op is C.NOT_LITERAL:
                 self._charset(cs.negate(self._literal_set(av, fl)), s, e, fl)
             elif op is C.ANY:
-                if fl & re.DOTALL:
+                if fl & _DOTALL:
                     self._charset(cs.ANY_CHAR, s, e, fl)
                 else:
                     self._charset(cs.drop_surrogates(cs.negate(((10, 10),))), s, e, fl)
@@ -501,7 +509,7 @@ class NFA:
     @staticmethod
     def _literal_set(cp: int, fl: int) -> cs.Ranges:
         r = ((cp, cp),)
-        return cs.ignore_case(r) if fl & re.IGNORECASE else r
+        return cs.ignore_case(r) if fl & _IGNORECASE else r
 
     def _class_set(self, items, fl: int, where: str) -> cs.Ranges:
         negated = False
@@ -517,12 +525,12 @@ class NFA:
                 if av not in _CATEGORY:
                     raise UnsupportedFeatureError(f"class category {av}", f"in {where}")
                 name, neg = _CATEGORY[av]
-                base = _ASCII_CATEGORY[name] if fl & re.ASCII else cs.unicode_class(name)
+                base = _ASCII_CATEGORY[name] if fl & _ASCII else cs.unicode_class(name)
                 ranges.extend(cs.negate(cs.normalize(base)) if neg else base)
             else:
                 raise UnsupportedFeatureError(f"class item {op}", f"in {where}")
         out = cs.normalize(ranges)
-        if fl & re.IGNORECASE:
+        if fl & _IGNORECASE:
             out = cs.ignore_case(out)
         return cs.negate(out) if negated else out
 
