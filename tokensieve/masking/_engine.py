@@ -170,7 +170,9 @@ class CompiledGrammar:
                 break
             chain.append(int(nxt[0]))
         k = len(chain) - 1
-        loop = state if chain[1] == state else -1
+        # the run ends in a state that loops on the class (a key's first byte, then the free string body): a
+        # walk back in that state skips class-only subtrees anywhere, not just on the run
+        loop = chain[-1] if k >= 1 and chain[-1] == chain[-2] else -1
         ends0 = {chain[n] for n in sl.lengths if n <= k}
         return sl.cls, sl.pure, sl.inside(k), k, loop, ends0
 
