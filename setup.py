@@ -7,7 +7,7 @@ import os
 
 from setuptools import Extension, setup
 
-KERNELS = ["_walk", "_gad"]
+KERNELS = ["_walk", "_gad", "_earley"]
 
 
 def native_extensions():

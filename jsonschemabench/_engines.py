@@ -192,29 +192,36 @@ class TokensieveEngine(Engine):
 
     def twin_matcher(self, compiled, max_tokens=None):
         """A matcher on a separate compiled grammar that runs the pure-Python kernels (the oracle)."""
-        from tokensieve.masking import _engine, _select
+        from tokensieve.masking import _engine
 
-        fast = _select.kernels
-        _select.kernels = _select.python_kernels
-        try:
+        with _pure_python():
             twin = _engine.CompiledGrammar(compiled.grammar, compiled.vocab)
             return _TwinMatcher(_engine.Matcher(twin, max_tokens=max_tokens))
-        finally:
-            _select.kernels = fast
+
+
+class _pure_python:
+    """Inside it, tokensieve runs its pure-Python twins (mask walk and Earley closure)."""
+
+    def __enter__(self):
+        from tokensieve.automata import _earley
+        from tokensieve.masking import _select
+
+        self.saved = _select.kernels, _earley.kernels
+        _select.kernels, _earley.kernels = _select.python_kernels, _earley.python_kernels
+
+    def __exit__(self, *exc):
+        from tokensieve.automata import _earley
+        from tokensieve.masking import _select
+
+        _select.kernels, _earley.kernels = self.saved
 
 
 class _TwinMatcher(_TsMatcher):
-    """Runs every call with ``tokensieve.masking._select.kernels`` set to the pure-Python twins."""
+    """Runs every call with tokensieve's pure-Python twins."""
 
     def _py(self, fn, *args):
-        from tokensieve.masking import _select
-
-        fast = _select.kernels
-        _select.kernels = _select.python_kernels
-        try:
+        with _pure_python():
             return fn(*args)
-        finally:
-            _select.kernels = fast
 
     def fill(self, bm):
         self._py(self.m.fill_next_token_bitmask, bm, 0)

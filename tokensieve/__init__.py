@@ -26,6 +26,7 @@ __all__ = [
     "Matcher",
     "compile",
     "allocate_token_bitmask",
+    "fill_next_token_bitmasks",
     "apply_token_bitmask_inplace",
     "validate",
     "generate",
@@ -44,6 +45,7 @@ _LAZY = {
     "Matcher": ("tokensieve.masking", "Matcher"),
     "compile": ("tokensieve.masking", "compile"),
     "allocate_token_bitmask": ("tokensieve.masking", "allocate_token_bitmask"),
+    "fill_next_token_bitmasks": ("tokensieve.masking", "fill_next_token_bitmasks"),
     "apply_token_bitmask_inplace": ("tokensieve.masking", "apply_token_bitmask_inplace"),
     "validate": ("tokensieve.schema", "validate"),
 }

@@ -12,11 +12,15 @@ from __future__ import annotations
 import heapq
 import itertools
 
+from .. import _native
 from .._errors import LimitExceededError
+from . import _earley_py as python_kernels
+from ._earley_py import COMPLETE
 
-__all__ = ["EarleyTables", "Row"]
+__all__ = ["EarleyTables", "Row", "kernels", "python_kernels"]
 
-COMPLETE = 1 << 60  # "next symbol" of a dotted rule whose dot is at the end
+# the closure of a set (predict/complete) runs in C; the twin is the oracle (tests switch this global)
+kernels = _native.pick("_earley", python_kernels, "the Earley parser")
 
 
 def _nullable(rules: list, n_nt: int) -> list[bool]:
@@ -107,6 +111,7 @@ class EarleyTables:
             self.predict[lhs].append(self.rule_start[r])
         self.nullable = _nullable(rules, n_nt + 1)
         self.initial_dr = self.rule_start[len(rules) - 1]
+        self._prepared: dict = {}  # kernel module -> its view of these tables
 
     # ---- shortest completions (token budgets) ----
     def set_terminal_lengths(self, term_len: list[int]) -> None:
@@ -181,48 +186,19 @@ class EarleyTables:
         return self._close(seeds, len(rows), rows)
 
     def _close(self, seeds, k: int, rows) -> "Row":
-        next_sym, lhs_of, predict, nullable = self.next_sym, self.lhs, self.predict, self.nullable
-        items: list[tuple[int, int]] = []
-        seen: set[tuple[int, int]] = set()
-        waiting: dict[int, list[tuple[int, int]]] = {}
-        for it in seeds:
-            if it not in seen:
-                seen.add(it)
-                items.append(it)
-        i = 0
-        while i < len(items):
-            dr, org = items[i]
-            i += 1
-            sym = next_sym[dr]
-            if sym == COMPLETE:
-                if org == k:
-                    continue  # empty derivation inside this row: covered by the nullable advance below
-                for pdr, porg in rows[org].waiting.get(lhs_of[dr], ()):
-                    it = (pdr + 1, porg)
-                    if it not in seen:
-                        seen.add(it)
-                        items.append(it)
-                continue
-            waiting.setdefault(sym, []).append((dr, org))
-            if sym >= 0:
-                for pdr in predict[sym]:
-                    it = (pdr, k)
-                    if it not in seen:
-                        seen.add(it)
-                        items.append(it)
-                if nullable[sym]:
-                    it = (dr + 1, org)
-                    if it not in seen:
-                        seen.add(it)
-                        items.append(it)
-            if len(items) > self.max_items:
-                raise LimitExceededError("Earley items", f"more than {self.max_items} items in one row")
+        kern = kernels
+        prep = self._prepared.get(kern)
+        if prep is None:
+            prep = self._prepared[kern] = kern.prepare(self)
+        r = kern.close(prep, seeds, k, rows)
+        if r is None:
+            raise LimitExceededError("Earley items", f"more than {self.max_items} items in one row")
+        waiting, n_items, accepting = r
         allowed = 0
         for sym in waiting:
             if sym < 0:
                 allowed |= 1 << (-1 - sym)
-        accepting = (self.accept_dr, 0) in seen
-        return Row(waiting, allowed, accepting, len(items))
+        return Row(waiting, allowed, accepting, n_items)
 
 
 class Row:

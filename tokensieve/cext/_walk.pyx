@@ -11,7 +11,7 @@ cl100k, 210k nodes: 1.25 ms, was 1.68 ms before raw pointers and the inlined tok
 """
 
 from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 
 
 cdef struct MemoSlot:
@@ -94,7 +94,12 @@ cdef class _Walker:
         self.p_accept = &self.accept[0]
         return 0
 
-    cdef MemoSlot *_slot(self, uint64_t key) noexcept:
+    cdef int _expand(self, int s) except -1:
+        self.lexer.expand(s)
+        self._refresh()
+        return 0
+
+    cdef MemoSlot *_slot(self, uint64_t key) noexcept nogil:
         cdef uint64_t h = key * 0x9E3779B97F4A7C15ULL
         cdef Py_ssize_t mask = self.memo_cap - 1
         cdef Py_ssize_t j = <Py_ssize_t> (h >> 40) & mask
@@ -102,14 +107,15 @@ cdef class _Walker:
             j = (j + 1) & mask
         return &self.memo[j]
 
-    cdef int _grow(self) except -1:
+    cdef int _grow(self) except -1 nogil:
         cdef MemoSlot *old = self.memo
         cdef Py_ssize_t k, cap = self.memo_cap
         cdef MemoSlot *slot
         self.memo = <MemoSlot *> calloc(cap * 2, sizeof(MemoSlot))
         if self.memo == NULL:
             self.memo = old
-            raise MemoryError()
+            with gil:
+                raise MemoryError()
         self.memo_cap = cap * 2
         for k in range(cap):
             if old[k].key != 0:
@@ -118,23 +124,29 @@ cdef class _Walker:
         free(old)
         return 0
 
-    cdef int end_lexeme(self, int level, int s, int *new_level) except? -2:
+    cdef int _end_at(self, int level, int s, int *new_level) except? -2:
+        r, lvl = self.ctx.end_at(level, s)
+        self._refresh()
+        new_level[0] = lvl
+        return r
+
+    cdef int end_lexeme(self, int level, int s, int *new_level) except? -2 nogil:
         """Memoised ``ctx.end_at``: the next lexeme's start state (-1 if none), and its level."""
         cdef uint64_t key = ((<uint64_t> level << 32) | <uint64_t> s) + 1
         cdef MemoSlot *slot = self._slot(key)
+        cdef int r
         if slot.key == key:
             new_level[0] = slot.level
             return slot.r
-        r, lvl = self.ctx.end_at(level, s)
-        self._refresh()
+        with gil:
+            r = self._end_at(level, s, new_level)
         if 2 * (self.memo_used + 1) > self.memo_cap:
             self._grow()
             slot = self._slot(key)
         slot.key = key
         slot.r = r
-        slot.level = lvl
+        slot.level = new_level[0]
         self.memo_used += 1
-        new_level[0] = lvl
         return r
 
     cdef int mark(self, Py_ssize_t i, int state, int level) except -1:
@@ -160,8 +172,10 @@ cdef class _Walker:
             self.p_out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
         return 0
 
-    cdef int walk_range(self, Py_ssize_t i, Py_ssize_t i_end, int d0, int state) except -1:
-        """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state`` at level 0."""
+    cdef int walk_range(self, Py_ssize_t i, Py_ssize_t i_end, int d0, int state) except -1 nogil:
+        """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state`` at level 0.
+        Runs without the GIL, taking it only to call back into Python (a new lexer state, a parse step, a cost),
+        so walks of different grammars proceed in parallel threads."""
         cdef int d, s, b, nxt, start, level, new_level
         cdef int *states = self.states
         cdef int *levels = self.levels
@@ -187,8 +201,8 @@ cdef class _Walker:
             visited += 1
             nxt = trans[s * 256 + b]
             if nxt < 0:
-                self.lexer.expand(s)
-                self._refresh()
+                with gil:
+                    self._expand(s)
                 trans, accept = self.p_trans, self.p_accept
                 nxt = trans[s * 256 + b]
             new_level = level
@@ -203,8 +217,8 @@ cdef class _Walker:
                     continue
                 nxt = trans[start * 256 + b]
                 if nxt < 0:
-                    self.lexer.expand(start)
-                    self._refresh()
+                    with gil:
+                        self._expand(start)
                     trans, accept = self.p_trans, self.p_accept
                     nxt = trans[start * 256 + b]
                 if nxt == 0:
@@ -214,7 +228,8 @@ cdef class _Walker:
             levels[d + 1] = new_level
             if tok_start[i] != tok_start[i + 1]:
                 if budget:
-                    self.mark(i, nxt, new_level)
+                    with gil:
+                        self.mark(i, nxt, new_level)
                 else:
                     for k in range(tok_start[i], tok_start[i + 1]):
                         tid = tok_ids[k]
@@ -227,7 +242,9 @@ cdef class _Walker:
 def walk_trie(trie, lexer, ctx, int start_state, uint32_t[::1] out, int limit=-1):
     """Set in ``out`` the bit of every token whose bytes keep the state alive."""
     cdef _Walker w = _Walker(trie, lexer, ctx, out, limit)
-    w.walk_range(0, w.t_byte.shape[0], 1, start_state)
+    cdef Py_ssize_t n = w.t_byte.shape[0]
+    with nogil:
+        w.walk_range(0, n, 1, start_state)
     return w.visited, w.max_cost, w.min_cost
 
 
@@ -235,9 +252,10 @@ def walk_points(trie, lexer, ctx, const int32_t[::1] nodes, int state, uint32_t[
     """Walk each node's subtree as if a lexeme started at that node in lexer ``state`` (its byte included)."""
     cdef _Walker w = _Walker(trie, lexer, ctx, out, limit)
     cdef Py_ssize_t k, i
+    # a few short subtrees: keeping the GIL avoids a hand-off per mask (the long walks release it)
     for k in range(nodes.shape[0]):
         i = nodes[k]
-        w.walk_range(i, w.t_next[i], w.t_depth[i], state)
+        w.walk_range(i, w.p_next[i], w.p_depth[i], state)
     return w.visited, w.max_cost, w.min_cost
 
 
@@ -248,6 +266,49 @@ def collect_ci(trie, lexer, int start_state, uint32_t[::1] out):
     of lexer states in which marked tokens end.
     """
     return collect_ci_sliced(trie, lexer, start_state, out, None, None, None, 0, -1, ())
+
+
+cdef struct IntVec:
+    int *data
+    Py_ssize_t n, cap
+
+
+cdef int _push(IntVec *v, int x) except -1 nogil:
+    cdef int *grown
+    if v.n == v.cap:
+        grown = <int *> realloc(v.data, (v.cap * 2 + 16) * sizeof(int))
+        if grown == NULL:
+            with gil:
+                raise MemoryError()
+        v.data, v.cap = grown, v.cap * 2 + 16
+    v.data[v.n] = x
+    v.n += 1
+    return 0
+
+
+cdef class _Lexer:
+    """The lexer's tables as raw pointers, refreshed after each (GIL-holding) state expansion."""
+    cdef object lexer
+    cdef int32_t[::1] trans
+    cdef const uint8_t[::1] accept
+    cdef const int32_t *p_trans
+    cdef const uint8_t *p_accept
+
+    def __cinit__(self, lexer):
+        self.lexer = lexer
+        self.refresh()
+
+    cdef int refresh(self) except -1:
+        self.trans = self.lexer.trans
+        self.accept = self.lexer.accept_flag
+        self.p_trans = &self.trans[0]
+        self.p_accept = &self.accept[0]
+        return 0
+
+    cdef int expand(self, int s) except -1:
+        self.lexer.expand(s)
+        self.refresh()
+        return 0
 
 
 def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uint8_t[::1] cls,
@@ -268,12 +329,15 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
     cdef const int32_t[::1] tok_ids = trie.tok_ids
     cdef const int32_t[::1] reach
     cdef int maxd = trie.max_depth
-    cdef int32_t[::1] trans = lexer.trans
-    cdef const uint8_t[::1] accept = lexer.accept_flag
+    cdef _Lexer lx = _Lexer(lexer)
+    cdef const int32_t *trans = lx.p_trans
+    cdef const uint8_t *accept = lx.p_accept
     cdef Py_ssize_t n = t_byte.shape[0], i = 0, j, w
     cdef int d, s, b, nxt, tid, last_end = -1
     cdef bint sliced = cls is not None
-    nodes, bstates, ends = [], [], set(ends0)
+    cdef IntVec nodes, bstates, ends
+    nodes.data = bstates.data = ends.data = NULL
+    nodes.n = nodes.cap = bstates.n = bstates.cap = ends.n = ends.cap = 0
     if sliced:
         reach = trie.reach
         for w in range(inside.shape[0]):
@@ -287,50 +351,56 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
     states[1] = start_state
     on_path[1] = 1  # no byte yet: the path is still inside the class
     try:
-        while i < n:
-            d = t_depth[i]
-            s = states[d]
-            if sliced and pure[i] and (s == loop or (on_path[d] and reach[i] <= k)):
-                # every token below stays alive: on the path, in ``inside`` already, ending in ``ends0``;
-                # off it (back in the loop after leaving the class), marked here
-                if s == loop and not on_path[d] and tok_start[i] < tok_start[t_next[i]]:
-                    for j in range(tok_start[i], tok_start[t_next[i]]):
+        with nogil:
+            while i < n:
+                d = t_depth[i]
+                s = states[d]
+                if sliced and pure[i] and (s == loop or (on_path[d] and reach[i] <= k)):
+                    # every token below stays alive: on the path, in ``inside`` already, ending in ``ends0``;
+                    # off it (back in the loop after leaving the class), marked here
+                    if s == loop and not on_path[d] and tok_start[i] < tok_start[t_next[i]]:
+                        for j in range(tok_start[i], tok_start[t_next[i]]):
+                            tid = tok_ids[j]
+                            out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
+                        if last_end != loop:
+                            _push(&ends, loop)
+                            last_end = loop
+                    i = t_next[i]
+                    continue
+                b = t_byte[i]
+                nxt = trans[s * 256 + b]
+                if nxt < 0:
+                    with gil:
+                        lx.expand(s)
+                    trans, accept = lx.p_trans, lx.p_accept
+                    nxt = trans[s * 256 + b]
+                if nxt == 0:
+                    if accept[s]:
+                        _push(&nodes, <int> i)
+                        _push(&bstates, s)
+                    i = t_next[i]
+                    continue
+                states[d + 1] = nxt
+                on_path[d + 1] = on_path[d] and sliced and cls[b]
+                if tok_start[i] < tok_start[i + 1]:
+                    # nearly every token of a string body ends in the same state: a run of equal end states
+                    # is recorded once
+                    if nxt != last_end:
+                        _push(&ends, nxt)
+                        last_end = nxt
+                    for j in range(tok_start[i], tok_start[i + 1]):
                         tid = tok_ids[j]
                         out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
-                    if last_end != loop:
-                        ends.add(loop)
-                        last_end = loop
-                i = t_next[i]
-                continue
-            b = t_byte[i]
-            nxt = trans[s * 256 + b]
-            if nxt < 0:
-                lexer.expand(s)
-                trans = lexer.trans
-                accept = lexer.accept_flag
-                nxt = trans[s * 256 + b]
-            if nxt == 0:
-                if accept[s]:
-                    nodes.append(i)
-                    bstates.append(s)
-                i = t_next[i]
-                continue
-            states[d + 1] = nxt
-            on_path[d + 1] = on_path[d] and sliced and cls[b]
-            if tok_start[i] < tok_start[i + 1]:
-                # nearly every token of a string body ends in the same state: skipping the boxed set insert
-                # took a SmolLM2 string-body walk from 0.98 to 0.61 ms
-                if nxt != last_end:
-                    ends.add(nxt)
-                    last_end = nxt
-                for j in range(tok_start[i], tok_start[i + 1]):
-                    tid = tok_ids[j]
-                    out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
-            i += 1
+                i += 1
+        end_set = set(ends0)
+        end_set.update([ends.data[j] for j in range(ends.n)])
+        return ([nodes.data[j] for j in range(nodes.n)], [bstates.data[j] for j in range(bstates.n)], end_set)
     finally:
         free(states)
         free(on_path)
-    return nodes, bstates, ends
+        free(nodes.data)
+        free(bstates.data)
+        free(ends.data)
 
 
 def or_words(uint32_t[::1] dst, const uint32_t[::1] src):

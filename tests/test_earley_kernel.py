@@ -1,0 +1,64 @@
+"""The Cython Earley closure against its pure-Python twin: identical sets (items, their order, acceptance)
+along random scans of grammars with ambiguity, left and right recursion and empty rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokensieve as ts
+from tokensieve.automata import _earley
+from tokensieve.automata._earley import EarleyTables
+from tokensieve.grammar._reduce import reduce_grammar
+
+pytestmark = pytest.mark.skipif(_earley.kernels is _earley.python_kernels,
+                                reason="Cython extension not built: nothing to compare the twin with")
+
+GRAMMARS = {
+    "ambiguous": 'start: e\ne: e "+" e | e e | "a" | "(" e ")" | ',
+    "left": 'start: l\nl: l "x" | l "y" l | "z"',
+    "right": 'start: r\nr: "x" r | "y" | n r n\nn: | "w"',
+    "nullable_chain": 'start: a b c "q"\na: | "a"\nb: a a | "b"\nc: b a | ',
+}
+for f in sorted((Path(__file__).parent / "data" / "grammars").glob("*.lark")):
+    GRAMMARS[f.stem] = f.read_text()
+
+
+def _row(tables, kern, seeds, k, rows):
+    prep = kern.prepare(tables)
+    return kern.close(prep, seeds, k, rows)
+
+
+@pytest.mark.parametrize("name", sorted(GRAMMARS))
+@settings(max_examples=40, deadline=None)
+@given(choices=st.lists(st.integers(0, 1 << 30), min_size=1, max_size=25))
+def test_kernel_equals_twin_along_random_scans(name, choices):
+    g = reduce_grammar(ts.Grammar.from_lark(GRAMMARS[name]))
+    tables = EarleyTables(g)
+    rows = [tables.initial_row()]
+    for c in choices:
+        allowed = [t for t in range(len(g.terminals)) if rows[-1].allowed >> t & 1]
+        if not allowed:
+            break
+        # scan one terminal, or (every third choice) several at once, as a lexeme of ambiguous terminals does
+        pick = [allowed[c % len(allowed)]] if c % 3 else allowed[: 1 + c % len(allowed)]
+        seeds = [(dr + 1, org) for t in pick for dr, org in rows[-1].waiting.get(-1 - t, ())]
+        want = _row(tables, _earley.python_kernels, seeds, len(rows), rows)
+        got = _row(tables, _earley.kernels, seeds, len(rows), rows)
+        assert got == want
+        rows.append(_earley.Row(want[0], sum(1 << (-1 - s) for s in want[0] if s < 0), want[2], want[1]))
+
+
+@pytest.mark.parametrize("kern", ["cython", "python"])
+def test_item_limit_is_the_same_in_both(kern, monkeypatch):
+    """A set over the item bound gives None (the caller raises LimitExceededError) in both implementations."""
+    k = _earley.kernels if kern == "cython" else _earley.python_kernels
+    monkeypatch.setattr(_earley, "kernels", k)
+    g = reduce_grammar(ts.Grammar.from_lark(GRAMMARS["json"]))
+    with pytest.raises(ts.LimitExceededError, match="Earley items"):
+        EarleyTables(g, max_items_per_row=3).initial_row()
+    tables = EarleyTables(g, max_items_per_row=10_000)
+    assert k.close(k.prepare(tables), [(tables.initial_dr, 0)], 0, []) is not None
