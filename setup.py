@@ -7,7 +7,7 @@ import os
 
 from setuptools import Extension, setup
 
-KERNELS = ["_walk", "_gad", "_earley"]
+KERNELS = ["_walk", "_gad", "_earley", "_nfa"]
 
 
 def native_extensions():

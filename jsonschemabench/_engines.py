@@ -200,20 +200,21 @@ class TokensieveEngine(Engine):
 
 
 class _pure_python:
-    """Inside it, tokensieve runs its pure-Python twins (mask walk and Earley closure)."""
+    """Inside it, tokensieve runs its pure-Python twins (mask walk, Earley closure, lexer rows)."""
 
     def __enter__(self):
-        from tokensieve.automata import _earley
+        from tokensieve.automata import _earley, _nfa_py, _regex
         from tokensieve.masking import _select
 
-        self.saved = _select.kernels, _earley.kernels
-        _select.kernels, _earley.kernels = _select.python_kernels, _earley.python_kernels
+        self.saved = _select.kernels, _earley.kernels, _regex._nfa_kernels
+        _select.kernels, _earley.kernels, _regex._nfa_kernels = (_select.python_kernels, _earley.python_kernels,
+                                                                 _nfa_py)
 
     def __exit__(self, *exc):
-        from tokensieve.automata import _earley
+        from tokensieve.automata import _earley, _regex
         from tokensieve.masking import _select
 
-        _select.kernels, _earley.kernels = self.saved
+        _select.kernels, _earley.kernels, _regex._nfa_kernels = self.saved
 
 
 class _TwinMatcher(_TsMatcher):

@@ -21,9 +21,10 @@ def impl(request, monkeypatch):
     # compiled grammars carry mask caches: start each implementation from scratch so neither reuses the other's
     _engine._COMPILED.clear()
     if request.param == "python":
-        from tokensieve.automata import _earley
+        from tokensieve.automata import _earley, _nfa_py, _regex
 
         monkeypatch.setattr(_select, "kernels", _select.python_kernels)
         monkeypatch.setattr(_earley, "kernels", _earley.python_kernels)
+        monkeypatch.setattr(_regex, "_nfa_kernels", _nfa_py)
     yield request.param
     _engine._COMPILED.clear()

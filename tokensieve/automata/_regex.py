@@ -20,8 +20,13 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as C  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
+from .. import _native
 from .._errors import GrammarError, LimitExceededError, UnsupportedFeatureError
 from . import _charset as cs
+from . import _nfa_py
+
+# the DFA row of a set of NFA states is computed in C; the twin is the oracle (tests switch this global)
+_nfa_kernels = _native.pick("_nfa", _nfa_py, "the lexer's DFA rows")
 
 __all__ = ["NFA", "check_regex", "parse_regex", "remember_parse"]
 
@@ -277,32 +282,7 @@ class NFA:
         """Where ``states`` go on each byte: ``(lo, hi, closed target set)`` for the byte intervals the edges'
         bounds cut out (both lexers' DFA rows; a string-body state is a handful of intervals, not ~250 bytes).
         Bytes with no move are left out."""
-        edges = self.edges
-        out = [e for x in states for e in edges[x]]
-        if not out:
-            return []
-        cuts = sorted({lo for lo, _, _ in out} | {hi + 1 for _, hi, _ in out})
-        slot = {c: k for k, c in enumerate(cuts)}
-        targets: list[set | None] = [None] * len(cuts)
-        for lo, hi, y in out:
-            for k in range(slot[lo], slot[hi + 1]):
-                bk = targets[k]
-                if bk is None:
-                    targets[k] = bk = set()
-                bk.add(y)
-        memo: dict[frozenset, frozenset[int]] = {}
-        result = []
-        for k, bk in enumerate(targets):
-            if bk:
-                key = frozenset(bk)
-                cl = memo.get(key)
-                if cl is None:
-                    c: set[int] = set()
-                    for y in bk:
-                        c.update(self.closure(y))
-                    cl = memo[key] = frozenset(c)
-                result.append((cuts[k], cuts[k + 1] - 1, cl))
-        return result
+        return _nfa_kernels.moves(states, self.edges, self.edges.virtual, self._closure_memo, self.closure, _VBASE)
 
     def live_mask(self) -> int:
         """Bitmask of terminals whose language is non-empty (a search that steps over repetitions whole)."""

@@ -1,0 +1,70 @@
+"""The Cython DFA-row kernel against its pure-Python twin, on every DFA state the lexers reach and on random
+sets of NFA states (regular and virtual ids, Unicode classes, case folding, counted repetitions)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokensieve.automata import _nfa_py, _regex
+from tokensieve.automata._regex import NFA
+
+pytestmark = pytest.mark.skipif(_regex._nfa_kernels is _nfa_py,
+                                reason="Cython extension not built: nothing to compare the twin with")
+
+PATTERNS = {
+    "json_string": r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"',
+    "bounded": r'"[^"\\]{2,120}"',  # counted repetition over 64 copies: virtual ids
+    "keys": r'"(?:name|nickname|age|agent)"|"[a-z]{1,3}"',
+    "unicode": r"[\w\u00e9\u4e00-\u9fff]+\s?\d{1,3}",
+    "folded": r"(?i:true|false|nu?ll)",
+    "number": r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?",
+    "any": r"(?s:.{0,70})x",
+}
+
+
+def _nfa():
+    nfa = NFA()
+    for name, rx in PATTERNS.items():
+        nfa.add_terminal(rx, name)
+    return nfa
+
+
+def _args(nfa, states):
+    return states, nfa.edges, nfa.edges.virtual, nfa._closure_memo, nfa.closure, _regex._VBASE
+
+
+def test_kernel_equals_twin_on_every_reached_state():
+    nfa = _nfa()
+    start = frozenset(x for s in nfa.starts for x in nfa.closure(s))
+    seen, todo, n = {start}, [start], 0
+    while todo and n < 3000:
+        cur = todo.pop()
+        n += 1
+        want = _nfa_py.moves(*_args(nfa, cur))
+        assert _regex._nfa_kernels.moves(*_args(nfa, cur)) == want
+        for _lo, _hi, nxt in want:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    assert n > 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_kernel_equals_twin_on_random_state_sets(data):
+    nfa = _nfa()
+    regular = data.draw(st.sets(st.integers(0, len(nfa.edges) - 1), max_size=12))
+    rep = nfa._reps[0]
+    virtual = data.draw(st.sets(st.integers(rep.base, rep.base + rep.hi * rep.k - 1), max_size=4))
+    states = frozenset(regular | virtual)
+    assert _regex._nfa_kernels.moves(*_args(nfa, states)) == _nfa_py.moves(*_args(nfa, states))
+
+
+def test_bad_rows_are_errors_not_crashes():
+    nfa = _nfa()
+    with pytest.raises(IndexError):
+        _regex._nfa_kernels.moves(frozenset([len(nfa.edges) + 5]), *_args(nfa, None)[1:])
+    with pytest.raises(TypeError):
+        _regex._nfa_kernels.moves(frozenset([0]), tuple(nfa.edges), *_args(nfa, None)[2:])

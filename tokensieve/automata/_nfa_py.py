@@ -1,0 +1,41 @@
+"""Pure-Python twin of ``tokensieve.cext._nfa``: same function, same semantics.
+
+``moves(states, edges, virtual, closures, closure, vbase)``: where the NFA states ``states`` go on each byte, as
+``(lo, hi, closed target set)`` for the byte intervals that the edges' bounds cut out, in byte order; bytes with
+no move are left out. ``edges[x]`` holds state ``x``'s ``(lo, hi, target)`` edges for ``x < vbase`` (a list, read
+directly), ``virtual(x)`` those of a virtual id; ``closures`` memoises ``closure(y)`` (a tuple of states).
+"""
+
+from __future__ import annotations
+
+__all__ = ["moves"]
+
+
+def moves(states, edges, virtual, closures, closure, vbase):
+    lget = list.__getitem__
+    out = [e for x in states for e in (lget(edges, x) if x < vbase else virtual(x))]
+    if not out:
+        return []
+    cuts = sorted({lo for lo, _, _ in out} | {hi + 1 for _, hi, _ in out})
+    slot = {c: k for k, c in enumerate(cuts)}
+    targets: list[set | None] = [None] * len(cuts)
+    for lo, hi, y in out:
+        for k in range(slot[lo], slot[hi + 1]):
+            bk = targets[k]
+            if bk is None:
+                targets[k] = bk = set()
+            bk.add(y)
+    memo: dict[frozenset, frozenset[int]] = {}
+    result = []
+    for k, bk in enumerate(targets):
+        if bk:
+            key = frozenset(bk)
+            cl = memo.get(key)
+            if cl is None:
+                c: set[int] = set()
+                for y in bk:
+                    cy = closures.get(y)
+                    c.update(cy if cy is not None else closure(y))
+                cl = memo[key] = frozenset(c)
+            result.append((cuts[k], cuts[k + 1] - 1, cl))
+    return result
