@@ -15,7 +15,7 @@ import itertools
 from .. import _native
 from .._errors import LimitExceededError
 from . import _earley_py as python_kernels
-from ._earley_py import COMPLETE
+from ._earley_py import COMPLETE, ORIGIN
 
 __all__ = ["EarleyTables", "Row", "kernels", "python_kernels"]
 
@@ -146,7 +146,8 @@ class EarleyTables:
                 changed = False
                 for sym, items in row.waiting.items():
                     best = w.get(sym, inf)
-                    for dr, org in items:
+                    for p in items:
+                        dr, org = p >> 32, p & ORIGIN
                         lhs = lhs_of[dr]
                         if lhs == aug:
                             g = 0
@@ -168,7 +169,7 @@ class EarleyTables:
             row.cost = cost
 
     def initial_row(self) -> "Row":
-        return self._close([(self.initial_dr, 0)], 0, [])
+        return self._close([self.initial_dr << 32], 0, [])
 
     def scan(self, rows: list["Row"], terminal_mask: int) -> "Row | None":
         """The row after the top row scans a lexeme matching the terminals in ``terminal_mask``."""
@@ -177,8 +178,7 @@ class EarleyTables:
         m, t = terminal_mask, 0
         while m:
             if m & 1:
-                for dr, org in top.waiting.get(-1 - t, ()):
-                    seeds.append((dr + 1, org))
+                seeds.extend(p + (1 << 32) for p in top.waiting.get(-1 - t, ()))
             m >>= 1
             t += 1
         if not seeds:
@@ -193,16 +193,13 @@ class EarleyTables:
         r = kern.close(prep, seeds, k, rows)
         if r is None:
             raise LimitExceededError("Earley items", f"more than {self.max_items} items in one row")
-        waiting, n_items, accepting = r
-        allowed = 0
-        for sym in waiting:
-            if sym < 0:
-                allowed |= 1 << (-1 - sym)
+        waiting, n_items, accepting, allowed = r
         return Row(waiting, allowed, accepting, n_items)
 
 
 class Row:
-    """One Earley chart row: items grouped by the symbol they wait for."""
+    """One Earley chart row: items (packed ``dr << 32 | origin``) grouped by the symbol they wait for, one
+    ``array('Q')`` per symbol."""
 
     __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state", "serial",
                  "wait_cost", "cost", "cost_table", "__weakref__")

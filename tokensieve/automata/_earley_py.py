@@ -1,17 +1,22 @@
 """Pure-Python twin of ``tokensieve.cext._earley``: same function names, same semantics.
 
-``prepare(tables)`` makes what ``close`` reads from an :class:`~tokensieve.automata.EarleyTables` (``next_sym``,
-``lhs``, ``predict``, ``nullable``, ``accept_dr``, ``max_items``); ``close(prep, seeds, k, rows)`` builds the
-Earley set at position ``k`` from the ``seeds`` items (``(dotted rule, origin)`` pairs), predicting and
-completing against ``rows`` (earlier sets, each with ``waiting``: symbol -> items waiting for it). Returns
-``(waiting, n_items, accepting)``, or None when the set would hold more than ``max_items`` items.
+An item ``(dotted rule, origin)`` is packed as ``dr << 32 | origin``. ``prepare(tables)`` makes what ``close``
+reads from an :class:`~tokensieve.automata.EarleyTables` (``next_sym``, ``lhs``, ``predict``, ``nullable``,
+``accept_dr``, ``max_items``); ``close(prep, seeds, k, rows)`` builds the Earley set at position ``k`` from the
+packed ``seeds``, predicting and completing against ``rows`` (earlier sets, each with ``waiting``: symbol ->
+``array('Q')`` of the packed items waiting for it, in the order they were found). Returns ``(waiting,
+n_items, accepting, allowed)`` (``allowed``: bitmask of the terminals waited for), or None when the set would
+hold more than ``max_items`` items.
 """
 
 from __future__ import annotations
 
-__all__ = ["prepare", "close", "COMPLETE"]
+from array import array
+
+__all__ = ["prepare", "close", "COMPLETE", "ORIGIN"]
 
 COMPLETE = 1 << 60  # "next symbol" of a dotted rule whose dot is at the end
+ORIGIN = (1 << 32) - 1  # the origin's bits in a packed item
 
 
 def prepare(tables):
@@ -21,39 +26,47 @@ def prepare(tables):
 def close(prep, seeds, k: int, rows):
     next_sym, lhs_of, predict, nullable = prep.next_sym, prep.lhs, prep.predict, prep.nullable
     max_items = prep.max_items
-    items: list[tuple[int, int]] = []
-    seen: set[tuple[int, int]] = set()
-    waiting: dict[int, list[tuple[int, int]]] = {}
+    items: list[int] = []
+    seen: set[int] = set()
+    waiting: dict[int, array] = {}
     for it in seeds:
         if it not in seen:
             seen.add(it)
             items.append(it)
     i = 0
     while i < len(items):
-        dr, org = items[i]
+        it = items[i]
         i += 1
+        dr, org = it >> 32, it & ORIGIN
         sym = next_sym[dr]
         if sym == COMPLETE:
             if org == k:
                 continue  # empty derivation inside this set: covered by the nullable advance below
-            for pdr, porg in rows[org].waiting.get(lhs_of[dr], ()):
-                it = (pdr + 1, porg)
-                if it not in seen:
-                    seen.add(it)
-                    items.append(it)
+            for p in rows[org].waiting.get(lhs_of[dr], ()):
+                nxt = p + (1 << 32)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    items.append(nxt)
             continue
-        waiting.setdefault(sym, []).append((dr, org))
+        lst = waiting.get(sym)
+        if lst is None:
+            lst = waiting[sym] = array("Q")
+        lst.append(it)
         if sym >= 0:
             for pdr in predict[sym]:
-                it = (pdr, k)
-                if it not in seen:
-                    seen.add(it)
-                    items.append(it)
+                nxt = pdr << 32 | k
+                if nxt not in seen:
+                    seen.add(nxt)
+                    items.append(nxt)
             if nullable[sym]:
-                it = (dr + 1, org)
-                if it not in seen:
-                    seen.add(it)
-                    items.append(it)
+                nxt = it + (1 << 32)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    items.append(nxt)
         if len(items) > max_items:
             return None
-    return waiting, len(items), (prep.accept_dr, 0) in seen
+    allowed = 0
+    for sym in waiting:
+        if sym < 0:
+            allowed |= 1 << (-1 - sym)
+    return waiting, len(items), (prep.accept_dr << 32) in seen, allowed

@@ -40,6 +40,7 @@ _VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
 # plain ints: "&" on re.RegexFlag members goes through enum machinery (a tenth of compile time)
 _IGNORECASE, _DOTALL, _ASCII = int(re.IGNORECASE), int(re.DOTALL), int(re.ASCII)
 _INF = 1 << 30
+_CLASS_SETS: dict[tuple, tuple] = {}  # (class items, flags) -> normalised ranges, shared by all grammars
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)
 
@@ -492,6 +493,18 @@ class NFA:
         return cs.ignore_case(r) if fl & _IGNORECASE else r
 
     def _class_set(self, items, fl: int, where: str) -> cs.Ranges:
+        # the same few classes (a JSON string's characters, digits, hex) recur in every terminal of a schema:
+        # normalising each occurrence was an eighth of compile time
+        key = (tuple(items), fl)
+        out = _CLASS_SETS.get(key)
+        if out is None:
+            out = self._class_set_uncached(items, fl, where)
+            if len(_CLASS_SETS) >= 4096:
+                _CLASS_SETS.clear()
+            _CLASS_SETS[key] = out
+        return out
+
+    def _class_set_uncached(self, items, fl: int, where: str) -> cs.Ranges:
         negated = False
         ranges: list = []
         for op, av in items:

@@ -265,7 +265,7 @@ def collect_ci(trie, lexer, int start_state, uint32_t[::1] out):
     Returns ``(nodes, states, ends)``: trie nodes whose byte ends the lexeme, the state before it, and the set
     of lexer states in which marked tokens end.
     """
-    return collect_ci_sliced(trie, lexer, start_state, out, None, None, None, 0, -1, ())
+    return collect_ci_sliced(trie, lexer, start_state, out, None, None, None, 0, -1, None, ())
 
 
 cdef struct IntVec:
@@ -312,11 +312,13 @@ cdef class _Lexer:
 
 
 def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uint8_t[::1] cls,
-                      const uint8_t[::1] pure, const uint32_t[::1] inside, int k, int loop, ends0):
-    """:func:`collect_ci` for a state that steps uniformly through the byte class ``cls`` for ``k`` bytes (a
-    string body; ``loop`` is the state itself when it loops on the class, else -1), with that class's trie
-    slice: ``pure`` from ``TrieSlice``, ``inside`` = ``TrieSlice.inside(k)`` and ``ends0`` the states its
-    tokens end in. Subtrees of class bytes only, no deeper than ``k``, are not walked. ``cls`` None: plain walk.
+                      const uint8_t[::1] pure, const uint32_t[::1] inside, int k, int loop,
+                      const uint8_t[::1] lpure, ends0):
+    """:func:`collect_ci` with trie slices. A run: ``start_state`` steps uniformly through the byte class ``cls``
+    for ``k`` bytes; ``pure`` and ``inside`` (= ``TrieSlice.inside(k)``) are that class's slice and ``ends0`` the
+    states its tokens end in; subtrees of class bytes only, no deeper than ``k``, on the run are not walked. A
+    loop: the state ``loop`` stays itself on every byte of the subtrees ``lpure`` marks, which are skipped
+    wherever the walk is in ``loop`` (their tokens marked). ``cls`` None: no run; ``lpure`` None: no loop.
 
     Measured per new JSON string-body state (plain walk -> sliced): SmolLM2 0.80 -> 0.07 ms, cl100k
     1.5 -> 0.35 ms; bounded runs (``maxLength``) too: new-state walks over 100 MaskBench files (cl100k) 4.5 ->
@@ -335,6 +337,7 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
     cdef Py_ssize_t n = t_byte.shape[0], i = 0, j, w
     cdef int d, s, b, nxt, tid, last_end = -1
     cdef bint sliced = cls is not None
+    cdef bint looped = lpure is not None
     cdef IntVec nodes, bstates, ends
     nodes.data = bstates.data = ends.data = NULL
     nodes.n = nodes.cap = bstates.n = bstates.cap = ends.n = ends.cap = 0
@@ -355,10 +358,13 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
             while i < n:
                 d = t_depth[i]
                 s = states[d]
-                if sliced and pure[i] and (s == loop or (on_path[d] and reach[i] <= k)):
-                    # every token below stays alive: on the path, in ``inside`` already, ending in ``ends0``;
-                    # off it (back in the loop after leaving the class), marked here
-                    if s == loop and not on_path[d] and tok_start[i] < tok_start[t_next[i]]:
+                if sliced and on_path[d] and pure[i] and reach[i] <= k:
+                    # on the run: every token below is in ``inside`` and ends in ``ends0``
+                    i = t_next[i]
+                    continue
+                if looped and s == loop and lpure[i]:
+                    # in the loop: every token below stays alive and ends here
+                    if tok_start[i] < tok_start[t_next[i]]:
                         for j in range(tok_start[i], tok_start[t_next[i]]):
                             tid = tok_ids[j]
                             out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)

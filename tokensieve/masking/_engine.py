@@ -142,10 +142,12 @@ class CompiledGrammar:
     def slice_plan(self, state: int):
         """The trie-slice arguments of ``collect_ci_sliced`` for lexer ``state``, or None for a plain walk.
 
-        The class is the largest set of bytes (at least ``_SLICE_MIN_BYTES``) that ``state`` sends to one state;
-        the run follows it while every class byte keeps leading to one live state: for ever in a byte loop (a
-        string body), ``maxLength`` steps in a bounded one (a new state per character, each of which was a
-        full-vocabulary walk: 1-2 ms on cl100k, most of MaskBench's new-state cost).
+        The class is the largest set of bytes (at least ``_SLICE_MIN_BYTES``) that ``state`` sends to one state
+        ``t``. If ``t`` loops on a class of its own (a string body; ``t`` is ``state`` itself, or follows a key's
+        first byte), the walk skips the subtrees of that class wherever it is in ``t``, with ``t``'s slice
+        (shared by every string of every grammar). Otherwise the run follows the class while every class byte
+        keeps leading to one live state, ``maxLength`` steps in a bounded string (a new state per character,
+        each of which was a full-vocabulary walk: 1-2 ms on cl100k).
         """
         lexer = self.lexer
         lexer.step(state, 0)  # materialise the state's row
@@ -157,9 +159,18 @@ class CompiledGrammar:
         j = int(counts.argmax())
         if counts[j] < _SLICE_MIN_BYTES:
             return None
-        cls = row == vals[j]
-        sl = self.trie.slice(cls, self.n_words)
-        chain = [state, int(vals[j])]  # chain[n]: the state after n class bytes
+        t = int(vals[j])
+        lp = self._loop_slice(t)
+        if lp is not None:
+            if t == state:  # the state loops: its tokens of class bytes only are the precomputed mask
+                k = lp.max_len
+                return lp.cls, lp.pure, lp.inside(k), k, t, lp.pure, ({t} if lp.lengths else set())
+            return None, None, None, 0, t, lp.pure, set()
+        cls = row == t
+        sl = self.trie.slice(cls, self.n_words, build_first=False)
+        if sl is None:  # a class seen once so far: building it costs more than one plain walk
+            return None
+        chain = [state, t]  # chain[n]: the state after n class bytes
         while len(chain) <= sl.max_len:
             s = chain[-1]
             if s == chain[-2]:  # a loop on the class: every longer run stays here
@@ -171,11 +182,20 @@ class CompiledGrammar:
                 break
             chain.append(int(nxt[0]))
         k = len(chain) - 1
-        # the run ends in a state that loops on the class (a key's first byte, then the free string body): a
-        # walk back in that state skips class-only subtrees anywhere, not just on the run
-        loop = chain[-1] if k >= 1 and chain[-1] == chain[-2] else -1
+        # a bounded run that ends in a loop on the class (minLength): class-only subtrees in that state are
+        # skipped off the run too
+        loop = chain[-1] if chain[-1] == chain[-2] else -1
         ends0 = {chain[n] for n in sl.lengths if n <= k}
-        return sl.cls, sl.pure, sl.inside(k), k, loop, ends0
+        return sl.cls, sl.pure, sl.inside(k), k, loop, (sl.pure if loop >= 0 else None), ends0
+
+    def _loop_slice(self, t: int):
+        """The slice of the bytes on which state ``t`` loops (None if fewer than ``_SLICE_MIN_BYTES`` or not
+        built yet)."""
+        self.lexer.step(t, 0)
+        loop = self.lexer.trans[t * 256: t * 256 + 256] == t
+        if int(loop.sum()) < _SLICE_MIN_BYTES:
+            return None
+        return self.trie.slice(loop, self.n_words, build_first=False)
 
     def _budget_ready(self) -> None:
         """Shortest-completion tables, built on first use of a token budget."""
