@@ -47,9 +47,13 @@ def test_kernel_equals_twin_along_random_scans(name, choices):
             break
         # scan one terminal, or (every third choice) several at once, as a lexeme of ambiguous terminals does
         pick = [allowed[c % len(allowed)]] if c % 3 else allowed[: 1 + c % len(allowed)]
-        seeds = [p + (1 << 32) for t in pick for p in rows[-1].waiting.get(-1 - t, ())]
+        mask = sum(1 << t for t in pick)
+        seeds = _earley.python_kernels.scan_seeds(rows[-1].waiting, mask)
+        assert _earley.kernels.scan_seeds(rows[-1].waiting, mask) == seeds
+        assert sorted(seeds) == sorted(p + (1 << 32) for t in pick for p in rows[-1].waiting.get(-1 - t, ()))
         want = _row(tables, _earley.python_kernels, seeds, len(rows), rows)
         got = _row(tables, _earley.kernels, seeds, len(rows), rows)
+        assert _row(tables, _earley.kernels, list(seeds), len(rows), rows) == got  # seeds as a plain list
         assert got == want and list(got[0]) == list(want[0])  # same items, same symbol order
         assert want[3] == sum(1 << (-1 - s) for s in want[0] if s < 0)
         rows.append(_earley.Row(want[0], want[3], want[2], want[1]))

@@ -173,14 +173,8 @@ class EarleyTables:
 
     def scan(self, rows: list["Row"], terminal_mask: int) -> "Row | None":
         """The row after the top row scans a lexeme matching the terminals in ``terminal_mask``."""
-        top = rows[-1]
-        seeds = []
-        m, t = terminal_mask, 0
-        while m:
-            if m & 1:
-                seeds.extend(p + (1 << 32) for p in top.waiting.get(-1 - t, ()))
-            m >>= 1
-            t += 1
+        kern = kernels
+        seeds = kern.scan_seeds(rows[-1].waiting, terminal_mask)
         if not seeds:
             return None
         return self._close(seeds, len(rows), rows)

@@ -6,17 +6,28 @@ reads from an :class:`~tokensieve.automata.EarleyTables` (``next_sym``, ``lhs``,
 packed ``seeds``, predicting and completing against ``rows`` (earlier sets, each with ``waiting``: symbol ->
 ``array('Q')`` of the packed items waiting for it, in the order they were found). Returns ``(waiting,
 n_items, accepting, allowed)`` (``allowed``: bitmask of the terminals waited for), or None when the set would
-hold more than ``max_items`` items.
+hold more than ``max_items`` items. ``scan_seeds(waiting, terminal_mask)``: the packed seeds of the set after
+a lexeme of the terminals in ``terminal_mask``.
 """
 
 from __future__ import annotations
 
 from array import array
 
-__all__ = ["prepare", "close", "COMPLETE", "ORIGIN"]
+__all__ = ["prepare", "close", "scan_seeds", "COMPLETE", "ORIGIN"]
 
 COMPLETE = 1 << 60  # "next symbol" of a dotted rule whose dot is at the end
 ORIGIN = (1 << 32) - 1  # the origin's bits in a packed item
+
+
+def scan_seeds(waiting, terminal_mask: int) -> array:
+    """The items advanced over a lexeme of the terminals in ``terminal_mask`` (a bitmask), from a set's
+    ``waiting``: in the set's symbol order."""
+    seeds = array("Q")
+    for sym, items in waiting.items():
+        if sym < 0 and terminal_mask >> (-1 - sym) & 1:
+            seeds.extend(p + (1 << 32) for p in items)
+    return seeds
 
 
 def prepare(tables):
