@@ -41,6 +41,7 @@ _VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
 _IGNORECASE, _DOTALL, _ASCII = int(re.IGNORECASE), int(re.DOTALL), int(re.ASCII)
 _INF = 1 << 30
 _CLASS_SETS: dict[tuple, tuple] = {}  # (class items, flags) -> normalised ranges, shared by all grammars
+_UTF8_SEQS: dict[tuple, tuple] = {}  # code point ranges -> their UTF-8 byte-range sequences, shared likewise
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)
 
@@ -176,7 +177,6 @@ class NFA:
         self.starts: list[int] = []
         self.finals: list[int] = []
         self.max_states = max_states
-        self._class_cache: dict[tuple, list[list[tuple[int, int]]]] = {}
         self._reps: list[_Rep] = []
         self._rep_bases: list[int] = []
         self._vnext = _VBASE
@@ -529,10 +529,12 @@ class NFA:
 
     def _charset(self, ranges: cs.Ranges, s: int, e: int, fl: int) -> None:
         ranges = cs.drop_surrogates(ranges)
-        seqs = self._class_cache.get(ranges)
+        seqs = _UTF8_SEQS.get(ranges)
         if seqs is None:
-            seqs = [seq for lo, hi in ranges for seq in cs.utf8_sequences(lo, hi)]
-            self._class_cache[ranges] = seqs
+            seqs = tuple(tuple(seq) for lo, hi in ranges for seq in cs.utf8_sequences(lo, hi))
+            if len(_UTF8_SEQS) >= 4096:
+                _UTF8_SEQS.clear()
+            _UTF8_SEQS[ranges] = seqs
         # share states between sequences with equal leading byte ranges (a small trie), so big classes
         # such as \w stay compact
         trie: dict[tuple, int] = {}
