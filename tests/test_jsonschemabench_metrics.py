@@ -249,3 +249,22 @@ def test_results_resume_drops_torn_line(tmp_path):
     w.write({"engine": "a", "schema": "s2"})
     w.close()
     assert [r["schema"] for r in _results.read_records(path)] == ["s1", "s2"]
+
+
+def test_maskbench_table_gives_ratios_to_llguidance_and_to_xgrammar():
+    from jsonschemabench._report import maskbench_table
+
+    def rec(engine, schema, masks, ttfm):
+        return {"kind": "maskbench", "engine": engine, "schema": schema, "subset": "S", "status": "ok",
+                "ttfm_s": ttfm, "mask_us": masks, "valid_total": 1, "valid_accepted": 1, "invalid_total": 0,
+                "invalid_rejected": 0}
+
+    recs = [rec("tokensieve", "a", [10.0] * 9 + [100.0], 0.004), rec("llguidance", "a", [5.0] * 10, 0.002),
+            rec("xgrammar", "a", [20.0] * 10, 0.008)]
+    md, _ = maskbench_table(recs)
+    to_llg = md.split("Ratios to llguidance")[1].split("Ratios to xgrammar")[0]
+    to_xgr = md.split("Ratios to xgrammar")[1]
+    assert "| tokensieve | 1 | 2.00 |" in to_llg and "| xgrammar | 1 | 4.00 |" in to_llg
+    assert "| tokensieve | 1 | 0.50 |" in to_xgr and "| llguidance | 1 | 0.25 |" in to_xgr
+    row = next(line for line in to_xgr.splitlines() if line.startswith("| tokensieve |"))
+    assert row.split("|")[-2].strip() == "0.50"  # TTFM p50: 4 ms / 8 ms

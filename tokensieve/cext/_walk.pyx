@@ -20,15 +20,41 @@ cdef struct MemoSlot:
     int32_t level
 
 
+cdef class _Lexer:
+    """The lexer's tables as raw pointers, refreshed after each (GIL-holding) state expansion or parse step
+    (either may grow the tables). Indexing a memoryview attribute reloads its struct from ``self`` on every
+    access; the walks read through these pointers."""
+    cdef object lexer
+    cdef int32_t[::1] trans
+    cdef const uint8_t[::1] accept
+    cdef const int32_t *p_trans
+    cdef const uint8_t *p_accept
+
+    def __cinit__(self, lexer):
+        self.lexer = lexer
+        self.refresh()
+
+    cdef int refresh(self) except -1:
+        self.trans = self.lexer.trans
+        self.accept = self.lexer.accept_flag
+        self.p_trans = &self.trans[0]
+        self.p_accept = &self.accept[0]
+        return 0
+
+    cdef int expand(self, int s) except -1:
+        self.lexer.expand(s)
+        self.refresh()
+        return 0
+
+
 cdef class _Walker:
     """Buffers, views and the per-walk memo of parse steps, set up once per kernel call."""
     cdef const int32_t[::1] t_byte, t_depth, t_next, tok_start, tok_ids
-    cdef int32_t[::1] trans
-    cdef const uint8_t[::1] accept
+    cdef _Lexer lx
     cdef int32_t[::1] costs
     cdef int cost_level
     cdef uint32_t[::1] out
-    cdef object lexer, ctx
+    cdef object ctx
     cdef int limit, max_cost, min_cost
     cdef long visited
     cdef int *states
@@ -42,8 +68,6 @@ cdef class _Walker:
     cdef const int32_t *p_next
     cdef const int32_t *p_tok_start
     cdef const int32_t *p_tok_ids
-    cdef const int32_t *p_trans
-    cdef const uint8_t *p_accept
     cdef uint32_t *p_out
 
     def __cinit__(self, trie, lexer, ctx, uint32_t[::1] out, int limit):
@@ -53,9 +77,7 @@ cdef class _Walker:
         self.t_next = trie.next
         self.tok_start = trie.tok_start
         self.tok_ids = trie.tok_ids
-        self.trans = lexer.trans
-        self.accept = lexer.accept_flag
-        self.lexer = lexer
+        self.lx = _Lexer(lexer)
         self.ctx = ctx
         self.out = out
         self.limit = limit
@@ -72,7 +94,6 @@ cdef class _Walker:
             self.p_tok_ids = &self.tok_ids[0]
         if self.out.shape[0]:
             self.p_out = &self.out[0]
-        self._refresh()
         self.states = <int *> malloc((maxd + 2) * sizeof(int))
         self.levels = <int *> malloc((maxd + 2) * sizeof(int))
         self.memo_cap = 256
@@ -86,18 +107,6 @@ cdef class _Walker:
         free(self.states)
         free(self.levels)
         free(self.memo)
-
-    cdef int _refresh(self) except -1:
-        self.trans = self.lexer.trans
-        self.accept = self.lexer.accept_flag
-        self.p_trans = &self.trans[0]
-        self.p_accept = &self.accept[0]
-        return 0
-
-    cdef int _expand(self, int s) except -1:
-        self.lexer.expand(s)
-        self._refresh()
-        return 0
 
     cdef MemoSlot *_slot(self, uint64_t key) noexcept nogil:
         cdef uint64_t h = key * 0x9E3779B97F4A7C15ULL
@@ -126,7 +135,7 @@ cdef class _Walker:
 
     cdef int _end_at(self, int level, int s, int *new_level) except? -2:
         r, lvl = self.ctx.end_at(level, s)
-        self._refresh()
+        self.lx.refresh()
         new_level[0] = lvl
         return r
 
@@ -183,8 +192,8 @@ cdef class _Walker:
         cdef const int32_t *t_byte = self.p_byte
         cdef const int32_t *t_next = self.p_next
         cdef const int32_t *tok_start = self.p_tok_start
-        cdef const int32_t *trans = self.p_trans
-        cdef const uint8_t *accept = self.p_accept
+        cdef const int32_t *trans = self.lx.p_trans
+        cdef const uint8_t *accept = self.lx.p_accept
         cdef const int32_t *tok_ids = self.p_tok_ids
         cdef uint32_t *out = self.p_out
         cdef bint budget = self.limit >= 0
@@ -202,8 +211,8 @@ cdef class _Walker:
             nxt = trans[s * 256 + b]
             if nxt < 0:
                 with gil:
-                    self._expand(s)
-                trans, accept = self.p_trans, self.p_accept
+                    self.lx.expand(s)
+                trans, accept = self.lx.p_trans, self.lx.p_accept
                 nxt = trans[s * 256 + b]
             new_level = level
             if nxt == 0:
@@ -211,15 +220,15 @@ cdef class _Walker:
                     i = t_next[i]
                     continue
                 start = self.end_lexeme(level, s, &new_level)
-                trans, accept = self.p_trans, self.p_accept  # the parse step may have grown the lexer
+                trans, accept = self.lx.p_trans, self.lx.p_accept  # the parse step may have grown the lexer
                 if start < 0:
                     i = t_next[i]
                     continue
                 nxt = trans[start * 256 + b]
                 if nxt < 0:
                     with gil:
-                        self._expand(start)
-                    trans, accept = self.p_trans, self.p_accept
+                        self.lx.expand(start)
+                    trans, accept = self.lx.p_trans, self.lx.p_accept
                     nxt = trans[start * 256 + b]
                 if nxt == 0:
                     i = t_next[i]
@@ -284,31 +293,6 @@ cdef int _push(IntVec *v, int x) except -1 nogil:
     v.data[v.n] = x
     v.n += 1
     return 0
-
-
-cdef class _Lexer:
-    """The lexer's tables as raw pointers, refreshed after each (GIL-holding) state expansion."""
-    cdef object lexer
-    cdef int32_t[::1] trans
-    cdef const uint8_t[::1] accept
-    cdef const int32_t *p_trans
-    cdef const uint8_t *p_accept
-
-    def __cinit__(self, lexer):
-        self.lexer = lexer
-        self.refresh()
-
-    cdef int refresh(self) except -1:
-        self.trans = self.lexer.trans
-        self.accept = self.lexer.accept_flag
-        self.p_trans = &self.trans[0]
-        self.p_accept = &self.accept[0]
-        return 0
-
-    cdef int expand(self, int s) except -1:
-        self.lexer.expand(s)
-        self.refresh()
-        return 0
 
 
 def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uint8_t[::1] cls,
