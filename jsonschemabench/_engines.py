@@ -192,36 +192,21 @@ class TokensieveEngine(Engine):
 
     def twin_matcher(self, compiled, max_tokens=None):
         """A matcher on a separate compiled grammar that runs the pure-Python kernels (the oracle)."""
+        from tokensieve._native import pure_python
         from tokensieve.masking import _engine
 
-        with _pure_python():
+        with pure_python():
             twin = _engine.CompiledGrammar(compiled.grammar, compiled.vocab)
             return _TwinMatcher(_engine.Matcher(twin, max_tokens=max_tokens))
-
-
-class _pure_python:
-    """Inside it, tokensieve runs its pure-Python twins (mask walk, Earley closure, lexer rows)."""
-
-    def __enter__(self):
-        from tokensieve.automata import _earley, _nfa_py, _regex
-        from tokensieve.masking import _select
-
-        self.saved = _select.kernels, _earley.kernels, _regex._nfa_kernels
-        _select.kernels, _earley.kernels, _regex._nfa_kernels = (_select.python_kernels, _earley.python_kernels,
-                                                                 _nfa_py)
-
-    def __exit__(self, *exc):
-        from tokensieve.automata import _earley, _regex
-        from tokensieve.masking import _select
-
-        _select.kernels, _earley.kernels, _regex._nfa_kernels = self.saved
 
 
 class _TwinMatcher(_TsMatcher):
     """Runs every call with tokensieve's pure-Python twins."""
 
     def _py(self, fn, *args):
-        with _pure_python():
+        from tokensieve._native import pure_python
+
+        with pure_python():
             return fn(*args)
 
     def fill(self, bm):

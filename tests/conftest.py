@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tokensieve._native import pure_python
 from tokensieve.masking import _select
 
 IMPLS = ["python"] + (["cython"] if _select.kernels is not _select.python_kernels else [])
@@ -14,17 +15,15 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(params=IMPLS)
-def impl(request, monkeypatch):
+def impl(request):
     """Run a test once per kernel implementation."""
     from tokensieve.masking import _engine
 
     # compiled grammars carry mask caches: start each implementation from scratch so neither reuses the other's
     _engine._COMPILED.clear()
     if request.param == "python":
-        from tokensieve.automata import _earley, _nfa_py, _regex
-
-        monkeypatch.setattr(_select, "kernels", _select.python_kernels)
-        monkeypatch.setattr(_earley, "kernels", _earley.python_kernels)
-        monkeypatch.setattr(_regex, "_nfa_kernels", _nfa_py)
-    yield request.param
+        with pure_python():
+            yield request.param
+    else:
+        yield request.param
     _engine._COMPILED.clear()

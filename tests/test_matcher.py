@@ -257,3 +257,13 @@ def test_recent_rows_are_bounded_by_items():
     big = R(50)
     keep.append(big)  # one row over the limit alone is still kept: the latest row is the one in use
     assert list(keep.rows) == [big] and keep.items == 50
+
+
+def test_impl_fixture_switches_every_kernel(impl):
+    """The python run of every ``impl`` test uses all three twins (walk, Earley closure, lexer rows)."""
+    from tokensieve.automata import _earley, _nfa_py, _regex
+    from tokensieve.masking import _select
+
+    twins = (_select.kernels is _select.python_kernels, _earley.kernels is _earley.python_kernels,
+             _regex._nfa_kernels is _nfa_py)
+    assert twins == ((True,) * 3 if impl == "python" else (False,) * 3)

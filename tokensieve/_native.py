@@ -10,7 +10,7 @@ from types import ModuleType
 
 FORCE_PURE = bool(os.environ.get("TOKENSIEVE_PUREPYTHON")) or sys.implementation.name != "cpython"
 
-__all__ = ["FORCE_PURE", "pick"]
+__all__ = ["FORCE_PURE", "pick", "pure_python"]
 
 
 def pick(name: str, twin: ModuleType, what: str) -> ModuleType:
@@ -23,3 +23,22 @@ def pick(name: str, twin: ModuleType, what: str) -> ModuleType:
         warnings.warn(f"tokensieve: Cython extension {name} not built; {what} uses the pure-Python path "
                       "(reinstall with a C compiler for speed)", RuntimeWarning, stacklevel=3)
         return twin
+
+
+class pure_python:
+    """Inside it, every mask kernel is its pure-Python twin: the trie walks, the Earley closure and the lexer's
+    DFA rows (the one place that knows which module-level switches there are)."""
+
+    def __enter__(self):
+        from .automata import _earley, _nfa_py, _regex
+        from .masking import _select
+
+        self.saved = _select.kernels, _earley.kernels, _regex._nfa_kernels
+        _select.kernels, _earley.kernels, _regex._nfa_kernels = _select.python_kernels, _earley.python_kernels, _nfa_py
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from .automata import _earley, _regex
+        from .masking import _select
+
+        _select.kernels, _earley.kernels, _regex._nfa_kernels = self.saved

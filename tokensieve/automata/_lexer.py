@@ -107,11 +107,15 @@ class Lexer:
         # _intern may have grown the table: index the current one
         self.trans[state * 256: state * 256 + 256] = row
 
-    def is_dead_end(self, state: int) -> bool:
-        """True if no byte can extend ``state`` (a lexeme here can only end)."""
+    def row(self, state: int) -> np.ndarray:
+        """The 256 transitions of ``state`` (materialised if needed), a view into the table."""
         if self.trans[state * 256] == UNKNOWN:
             self.expand(state)
-        return not self.trans[state * 256: state * 256 + 256].any()
+        return self.trans[state * 256: state * 256 + 256]
+
+    def is_dead_end(self, state: int) -> bool:
+        """True if no byte can extend ``state`` (a lexeme here can only end)."""
+        return not self.row(state).any()
 
     def step(self, state: int, byte: int) -> int:
         nxt = self.trans[state * 256 + byte]

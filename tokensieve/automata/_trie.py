@@ -83,9 +83,8 @@ class TokenTrie:
                 prev = levels[-1]
                 levels.append(np.maximum(prev, np.concatenate([prev[span:], np.zeros(span, np.int32)])))
                 span *= 2
-            idx = np.arange(n)
-            length = self.next[:n] - idx
-            lg = np.zeros(n, dtype=np.int64) if n == 0 else np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)
+            length = self.next[:n] - np.arange(n)
+            lg = np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)
             r = np.zeros(n, dtype=np.int32)
             for j in range(len(levels)):
                 sel = np.flatnonzero(lg == j)

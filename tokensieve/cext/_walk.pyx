@@ -183,8 +183,8 @@ cdef class _Walker:
 
     cdef int walk_range(self, Py_ssize_t i, Py_ssize_t i_end, int d0, int state) except -1 nogil:
         """Walk nodes ``[i, i_end)`` whose shallowest depth is ``d0``, entered in lexer ``state`` at level 0.
-        Runs without the GIL, taking it only to call back into Python (a new lexer state, a parse step, a cost),
-        so walks of different grammars proceed in parallel threads."""
+        Needs the GIL only to call back into Python (a new lexer state, a parse step, a cost): callers that walk
+        long stretches (``walk_trie``) release it."""
         cdef int d, s, b, nxt, start, level, new_level
         cdef int *states = self.states
         cdef int *levels = self.levels

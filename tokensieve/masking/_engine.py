@@ -149,8 +149,7 @@ class CompiledGrammar:
         each of which was a full-vocabulary walk: 1-2 ms on cl100k).
         """
         lexer = self.lexer
-        lexer.step(state, 0)  # materialise the state's row
-        row = lexer.trans[state * 256: state * 256 + 256]
+        row = lexer.row(state)
         alive = row[row > 0]
         if alive.size < _SLICE_MIN_BYTES:
             return None
@@ -175,8 +174,7 @@ class CompiledGrammar:
             if s == chain[-2]:  # a loop on the class: every longer run stays here
                 chain.extend([s] * (sl.max_len + 1 - len(chain)))
                 break
-            lexer.step(s, 0)
-            nxt = lexer.trans[s * 256: s * 256 + 256][cls]
+            nxt = lexer.row(s)[cls]
             if nxt[0] <= 0 or (nxt != nxt[0]).any():
                 break
             chain.append(int(nxt[0]))
@@ -190,8 +188,7 @@ class CompiledGrammar:
     def _loop_slice(self, t: int):
         """The slice of the bytes on which state ``t`` loops (None if fewer than ``_SLICE_MIN_BYTES`` or not
         built yet)."""
-        self.lexer.step(t, 0)
-        loop = self.lexer.trans[t * 256: t * 256 + 256] == t
+        loop = self.lexer.row(t) == t
         if int(loop.sum()) < _SLICE_MIN_BYTES:
             return None
         return self.trie.slice(loop, self.n_words, build_first=False)
