@@ -130,6 +130,11 @@ def check_regex(pattern: str, where: str = "regex") -> None:
     nfa.add_terminal(pattern, where)
 
 
+# a regular state's row, without _Rows.__getitem__'s virtual-id check (the NFA builder never sees
+# virtual ids as sources; the check was a tenth of building a schema's lexer)
+_row = list.__getitem__
+
+
 class _Rep:
     """A counted repetition ``body{lo,hi}`` from ``entry`` to ``exit``, kept as one template copy of the body.
 
@@ -403,7 +408,7 @@ class NFA:
             if kind == "seq":
                 items = node
                 if not items:
-                    self.eps[s].append(e)
+                    _row(self.eps, s).append(e)
                     continue
                 cur = s
                 last = len(items) - 1
@@ -412,7 +417,7 @@ class NFA:
                     nxt = e if k == last else self._new()
                     if plain and item[0] is C.LITERAL and item[1] < 0x80:
                         # an ASCII literal is one edge (most of a schema's bytes: keys, enums, punctuation)
-                        self.edges[cur].append((item[1], item[1], nxt))
+                        _row(self.edges, cur).append((item[1], item[1], nxt))
                     else:
                         work.append(("item", item, cur, nxt, fl))
                     cur = nxt
@@ -474,18 +479,18 @@ class NFA:
             cur = nxt
         if hi == MAX_REPEAT:
             loop = self._new()
-            self.eps[cur].append(loop)
+            _row(self.eps, cur).append(loop)
             body_end = self._new()
             work.append(("seq", sub, loop, body_end, fl))
-            self.eps[body_end].append(loop)
-            self.eps[loop].append(e)
+            _row(self.eps, body_end).append(loop)
+            _row(self.eps, loop).append(e)
         else:
             for _ in range(hi - lo):
                 nxt = self._new()
-                self.eps[cur].append(e)
+                _row(self.eps, cur).append(e)
                 work.append(("seq", sub, cur, nxt, fl))
                 cur = nxt
-            self.eps[cur].append(e)
+            _row(self.eps, cur).append(e)
 
     @staticmethod
     def _literal_set(cp: int, fl: int) -> cs.Ranges:
@@ -528,10 +533,9 @@ class NFA:
         return cs.negate(out) if negated else out
 
     def _charset(self, ranges: cs.Ranges, s: int, e: int, fl: int) -> None:
-        ranges = cs.drop_surrogates(ranges)
         seqs = _UTF8_SEQS.get(ranges)
         if seqs is None:
-            seqs = tuple(tuple(seq) for lo, hi in ranges for seq in cs.utf8_sequences(lo, hi))
+            seqs = tuple(tuple(seq) for lo, hi in cs.drop_surrogates(ranges) for seq in cs.utf8_sequences(lo, hi))
             if len(_UTF8_SEQS) >= 4096:
                 _UTF8_SEQS.clear()
             _UTF8_SEQS[ranges] = seqs
@@ -542,12 +546,12 @@ class NFA:
             cur = s
             for k, (lo, hi) in enumerate(seq):
                 if k == len(seq) - 1:
-                    self.edges[cur].append((lo, hi, e))
+                    _row(self.edges, cur).append((lo, hi, e))
                 else:
                     key = (cur, lo, hi)
                     nxt = trie.get(key)
                     if nxt is None:
                         nxt = self._new()
                         trie[key] = nxt
-                        self.edges[cur].append((lo, hi, nxt))
+                        _row(self.edges, cur).append((lo, hi, nxt))
                     cur = nxt

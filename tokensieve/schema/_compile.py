@@ -23,6 +23,7 @@ from .._errors import LimitExceededError, SchemaError, UnsupportedFeatureError
 from . import _automata as A
 from ._formats import format_lang
 from ._lang import Lang
+from ._meta import fast_validator
 from ._numbers import ALL_NUMBERS, bounds_lang, const_lang, integers, multiple_of_lang, number_texts, to_decimal
 from ._numbers import union as number_union
 from ._regex_ecma import pattern_lang
@@ -185,9 +186,11 @@ def _walk(schema) -> _DocInfo:
 def check_schema(schema, draft: int) -> None:
     """Metaschema validation (structure only; patterns are checked by our ECMA parser) -> SchemaError."""
     cls = _VALIDATORS[draft]
-    meta = cls(cls.META_SCHEMA)
+    fast = fast_validator(draft)
     try:
-        error = jsonschema.exceptions.best_match(meta.iter_errors(schema))
+        if fast is not None and fast.is_valid(schema):  # the original metaschema only to name the error
+            return
+        error = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     except RecursionError:
         raise LimitExceededError("schema depth", "schema too deeply nested to validate") from None
     if error is not None:

@@ -6,6 +6,8 @@ from . import _automata as A
 
 __all__ = ["Lang"]
 
+_MEMO_LIMIT = 256  # products remembered per language
+
 
 class Lang:
     """An immutable regular language over code points.
@@ -17,7 +19,7 @@ class Lang:
     constraints.
     """
 
-    __slots__ = ("_ast", "_dfa", "universe", "is_all", "co_names", "gaps")
+    __slots__ = ("_ast", "_dfa", "universe", "is_all", "co_names", "gaps", "_memo")
 
     def __init__(self, ast=None, dfa=None, universe: "Lang | None" = None, is_all: bool = False,
                  gaps: bool = False):
@@ -29,6 +31,9 @@ class Lang:
         self.gaps = gaps
         # set when the language is known to be "every string except these names" (fast membership)
         self.co_names: frozenset | None = None
+        # results of DFA products with other languages: a normalisation combines the same pairs many times
+        # (allOf/not chains re-intersected per alternative: 1,537 products, 1,134 distinct, in one schema)
+        self._memo: dict | None = None
 
     # ---- views ----
     def dfa(self) -> A.DFA:
@@ -66,8 +71,7 @@ class Lang:
             return other
         if other.is_all:
             return self
-        return Lang(dfa=A.product(self.dfa(), other.dfa(), "and"), universe=self._root(),
-                    gaps=max(self.gaps, other.gaps))
+        return self._product(other, "and")
 
     def __or__(self, other: "Lang") -> "Lang":
         if self.is_all:
@@ -77,13 +81,25 @@ class Lang:
         gaps = max(self.gaps, other.gaps)
         if self._ast is not None and other._ast is not None:
             return Lang(ast=A.alt(self._ast, other._ast), universe=self._root(), gaps=gaps)
-        return Lang(dfa=A.product(self.dfa(), other.dfa(), "or"), universe=self._root(), gaps=gaps)
+        return self._product(other, "or")
 
     def __sub__(self, other: "Lang") -> "Lang":
         if other.is_all:
             return Lang(ast=A.EMPTY, universe=self._root())
-        return Lang(dfa=A.product(self.dfa(), other.dfa(), "diff"), universe=self._root(),
-                    gaps=max(self.gaps, other.gaps))
+        return self._product(other, "diff")
+
+    def _product(self, other: "Lang", op: str) -> "Lang":
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = {}
+        hit = memo.get((id(other), op))
+        if hit is not None:
+            return hit[1]
+        out = Lang(dfa=A.product(self.dfa(), other.dfa(), op), universe=self._root(),
+                   gaps=max(self.gaps, other.gaps))
+        if len(memo) < _MEMO_LIMIT:
+            memo[(id(other), op)] = (other, out)  # holding ``other`` keeps its id from being reused
+        return out
 
     def complement(self) -> "Lang":
         root = self._root()
