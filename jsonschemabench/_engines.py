@@ -26,6 +26,13 @@ __all__ = [
 PEERS = ("llguidance", "xgrammar", "outlines")
 
 
+WARMUP_SCHEMA = {"type": "object", "properties": {
+    "a": {"type": "integer"}, "b": {"type": "string"}, "c": {"type": "number"}, "d": {"type": "boolean"},
+    "e": {"type": "null"}, "f": {"type": "array", "items": {"type": "string"}}, "g": {"enum": ["x", "y"]},
+    "h": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+WARMUP_DOCUMENT = '{"a": 12, "b": "warm up", "c": -1.5e3, "d": true, "e": null, "f": ["x"], "g": "y", "h": {"k": 1}}'
+
+
 class EngineMissing(Exception):
     """An engine's package is not installed (reported, never a crash)."""
 
@@ -136,11 +143,12 @@ class Engine:
     def warmup(self) -> None:
         """Build per-tokenizer tables before timing (so the first schema does not pay for them): one small
         schema, masks along one document through a number and a string body (engines with precomputed
-        per-tokenizer token sets, llguidance's slicer or tokensieve's trie slices, build them here)."""
-        m = self.matcher(self.compile({"type": "object", "properties": {"a": {"type": "integer"},
-                                                                        "b": {"type": "string"}}}))
+        per-tokenizer token sets, llguidance's slicer or tokensieve's trie slices, build them here). The schema
+        has every JSON type, so per-process caches of common pieces (a number's or a string's lexer) are as warm
+        as in a server that has compiled a schema before; every engine gets the same one."""
+        m = self.matcher(self.compile(WARMUP_SCHEMA))
         bm = np.zeros((1, (self.bundle.size + 31) // 32), dtype=np.int32)
-        for tid in self.bundle.encode('{"a": 12, "b": "warm up"}'):
+        for tid in self.bundle.encode(WARMUP_DOCUMENT):
             m.fill(bm)
             if not m.accept(tid):
                 break
@@ -189,6 +197,13 @@ class TokensieveEngine(Engine):
         import tokensieve as ts
 
         return _TsMatcher(ts.Matcher(compiled, max_tokens=max_tokens))
+
+    def warmup(self) -> None:
+        """The common warm-up, then :func:`tokensieve.warm_up` (every draft's compiler paths, once per host)."""
+        import tokensieve as ts
+
+        super().warmup()
+        ts.warm_up(self.bundle.vocab)
 
     def twin_matcher(self, compiled, max_tokens=None):
         """A matcher on a separate compiled grammar that runs the pure-Python kernels (the oracle)."""

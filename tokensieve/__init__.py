@@ -29,6 +29,7 @@ __all__ = [
     "fill_next_token_bitmasks",
     "apply_token_bitmask_inplace",
     "validate",
+    "warm_up",
     "generate",
     "TokensieveError",
     "GrammarError",
@@ -48,6 +49,7 @@ _LAZY = {
     "fill_next_token_bitmasks": ("tokensieve.masking", "fill_next_token_bitmasks"),
     "apply_token_bitmask_inplace": ("tokensieve.masking", "apply_token_bitmask_inplace"),
     "validate": ("tokensieve.schema", "validate"),
+    "warm_up": ("tokensieve._warmup", "warm_up"),
 }
 
 

@@ -41,6 +41,13 @@ _VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
 _IGNORECASE, _DOTALL, _ASCII = int(re.IGNORECASE), int(re.DOTALL), int(re.ASCII)
 _INF = 1 << 30
 _CLASS_SETS: dict[tuple, tuple] = {}  # (class items, flags) -> normalised ranges, shared by all grammars
+# pattern -> its NFA rows numbered from 0 (start 0, final 1): the terminals every schema has (a string body, a
+# number, whitespace) are built once per process and pasted with shifted ids (a fifth of the cost)
+_FRAGMENTS: dict[str, tuple] = {}
+_FRAGMENT_MIN_STATES = 16  # a key literal compiles about as fast as it pastes
+_FRAGMENT_MAX_STATES = 4096
+_FRAGMENT_BUDGET = 200_000  # states kept in all (~40 MB at worst); past it the cache starts over
+_fragment_states = 0
 _UTF8_SEQS: dict[tuple, tuple] = {}  # code point ranges -> their UTF-8 byte-range sequences, shared likewise
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)
@@ -235,33 +242,65 @@ class NFA:
 
     def add_terminal(self, pattern: str, where: str) -> int:
         """Compile ``pattern`` as the next terminal; returns its index."""
-        items = _known_parse(pattern) if isinstance(pattern, str) else None
-        if items is not None:
-            items, flags = list(items), 0
-        else:
-            tree = parse_regex(pattern, where)
-            items, flags = list(tree), int(tree.state.flags)
-        # anchors at the very edges are no-ops for a whole-lexeme match
-        while items and items[0][0] is C.AT and items[0][1] in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
-            items.pop(0)
-        while items and items[-1][0] is C.AT and items[-1][1] in (C.AT_END, C.AT_END_STRING):
-            items.pop()
         first = len(self.edges)
-        s, e = self._new(), self._new()
-        self._compile(items, s, e, flags, where)
         idx = len(self.starts)
-        # rows become tuples of ints: the collector stops tracking them, so a big NFA does not lengthen
-        # every full collection (those pauses landed inside masks)
-        for st in range(first, len(self.edges)):
-            self.owner[st] = idx
-            list.__setitem__(self.edges, st, tuple(list.__getitem__(self.edges, st)))
-            list.__setitem__(self.eps, st, tuple(list.__getitem__(self.eps, st)))
+        frag = _FRAGMENTS.get(pattern) if isinstance(pattern, str) else None
+        if frag is not None:
+            s, e = self._paste(frag, idx)
+        else:
+            items = _known_parse(pattern) if isinstance(pattern, str) else None
+            if items is not None:
+                items, flags = list(items), 0
+            else:
+                tree = parse_regex(pattern, where)
+                items, flags = list(tree), int(tree.state.flags)
+            # anchors at the very edges are no-ops for a whole-lexeme match
+            while items and items[0][0] is C.AT and items[0][1] in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
+                items.pop(0)
+            while items and items[-1][0] is C.AT and items[-1][1] in (C.AT_END, C.AT_END_STRING):
+                items.pop()
+            s, e = self._new(), self._new()
+            n_reps = len(self._reps)
+            self._compile(items, s, e, flags, where)
+            # rows become tuples of ints: the collector stops tracking them, so a big NFA does not lengthen
+            # every full collection (those pauses landed inside masks)
+            for st in range(first, len(self.edges)):
+                self.owner[st] = idx
+                list.__setitem__(self.edges, st, tuple(_row(self.edges, st)))
+                list.__setitem__(self.eps, st, tuple(_row(self.eps, st)))
+            if (isinstance(pattern, str) and len(self._reps) == n_reps
+                    and _FRAGMENT_MIN_STATES <= len(self.edges) - first <= _FRAGMENT_MAX_STATES):
+                self._remember(pattern, first)
         self.starts.append(s)
         self.finals.append(e)
         self._final_set = frozenset(self.finals)
         self._closure_memo.clear()
         self._dist = None
         return idx
+
+    def _remember(self, pattern: str, first: int) -> None:
+        """Keep the rows of the terminal just built from state ``first`` on, numbered from 0."""
+        edges = tuple(tuple((lo, hi, y - first) for lo, hi, y in _row(self.edges, x))
+                      for x in range(first, len(self.edges)))
+        eps = tuple(tuple(y - first for y in _row(self.eps, x)) for x in range(first, len(self.eps)))
+        global _fragment_states
+        if _fragment_states + len(edges) > _FRAGMENT_BUDGET:
+            _FRAGMENTS.clear()
+            _fragment_states = 0
+        _FRAGMENTS[pattern] = (edges, eps)
+        _fragment_states += len(edges)
+
+    def _paste(self, frag, idx: int) -> tuple[int, int]:
+        """Append a remembered terminal's rows shifted to the next free ids; returns its start and final."""
+        edges, eps = frag
+        base = len(self.edges)
+        if base + len(edges) > self.max_states:
+            raise LimitExceededError("lexer NFA states", f"more than {self.max_states} regex states; "
+                                     "simplify counted repetitions or large character classes")
+        self.edges.extend(tuple((lo, hi, y + base) for lo, hi, y in row) for row in edges)
+        self.eps.extend(tuple(y + base for y in row) for row in eps)
+        self.owner.extend([idx] * len(edges))
+        return base, base + 1
 
     # -- queries (shared by the masking lexer and the infill checker) --
     def closure(self, s: int) -> tuple[int, ...]:
@@ -272,15 +311,18 @@ class NFA:
         masks of the MaskBench tail were such collections)."""
         c = self._closure_memo.get(s)
         if c is None:
+            # rows read with the list's own __getitem__ (the _Rows override is a Python call per state: half
+            # the cost of a lexer state's expansion on cl100k)
             eps, edges = self.eps, self.edges
             seen, stack = {s}, [s]
             while stack:
-                for y in eps[stack.pop()]:
+                x = stack.pop()
+                for y in (_row(eps, x) if x < _VBASE else eps.virtual(x)):
                     if y not in seen:
                         seen.add(y)
                         stack.append(y)
             fin = self._final_set
-            c = tuple(x for x in seen if edges[x] or x in fin)
+            c = tuple(x for x in seen if (_row(edges, x) if x < _VBASE else edges.virtual(x)) or x in fin)
             self._closure_memo[s] = c
         return c
 
