@@ -150,3 +150,40 @@ def test_dfa_state_bound():
         rnd = random.Random(0)
         for _ in range(5000):
             s = lexer.step(s, rnd.choice(b"ab"))
+
+
+@pytest.mark.parametrize("pattern", [
+    r'"(?:[^"\\]|\\["\\/bfnrt]|\\u[0-9A-Fa-f]{4}){0,20}"',
+    r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    r"[ \t\n\r]{1,32}",
+], ids=["string", "number-or-date", "whitespace"])
+def test_a_pasted_terminal_is_the_built_one_shifted(pattern):
+    from tokensieve.automata import _regex
+
+    _regex._FRAGMENTS.clear()
+    built = _regex.NFA()
+    built.add_terminal(pattern, "t")
+    assert pattern in _regex._FRAGMENTS
+    pasted = _regex.NFA()
+    pasted.add_terminal("x", "u")  # the second terminal lands at other ids
+    pasted.add_terminal(pattern, "t")
+    shift = pasted.starts[1] - built.starts[0]
+    assert pasted.finals[1] - built.finals[0] == shift and len(pasted.edges) - shift == len(built.edges)
+    for x in range(len(built.edges)):
+        assert pasted.edges[x + shift] == tuple((lo, hi, y + shift) for lo, hi, y in built.edges[x])
+        assert pasted.eps[x + shift] == tuple(y + shift for y in built.eps[x])
+        assert pasted.owner[x + shift] == 1
+    lexers = [Lexer(["x", pattern]) for _ in range(2)]  # the second one pastes
+    for text in ["x", '"ab\\n"', "-12.5", " \t ", '"', "0"]:
+        states = [lx.start_state(0b11) for lx in lexers]
+        for b in text.encode():
+            states = [lx.step(s, b) for lx, s in zip(lexers, states)]
+        assert lexers[0].accepting[states[0]] == lexers[1].accepting[states[1]]
+
+
+def test_terminals_with_virtual_repetitions_are_not_pasted():
+    from tokensieve.automata import _regex
+
+    _regex._FRAGMENTS.clear()
+    _regex.NFA().add_terminal("[a-z]{500}", "t")
+    assert "[a-z]{500}" not in _regex._FRAGMENTS
