@@ -68,3 +68,28 @@ def test_bad_rows_are_errors_not_crashes():
         _regex._nfa_kernels.moves(frozenset([len(nfa.edges) + 5]), *_args(nfa, None)[1:])
     with pytest.raises(TypeError):
         _regex._nfa_kernels.moves(frozenset([0]), tuple(nfa.edges), *_args(nfa, None)[2:])
+
+
+def _closure_args(nfa, s):
+    return s, nfa.eps, nfa.edges, nfa.eps.virtual, nfa.edges.virtual, nfa._final_set, _regex._VBASE
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_closure_kernel_equals_twin(data):
+    nfa = _nfa()
+    rep = nfa._reps[0]
+    s = data.draw(st.one_of(st.integers(0, len(nfa.edges) - 1),
+                            st.integers(rep.base, rep.base + rep.hi * rep.k - 1)))
+    got = _regex._nfa_kernels.closure(*_closure_args(nfa, s))
+    want = _nfa_py.closure(*_closure_args(nfa, s))
+    assert sorted(got) == sorted(want) and len(set(got)) == len(got)
+
+
+def test_closure_of_every_state_and_errors():
+    nfa = _nfa()
+    for s in range(len(nfa.edges)):
+        assert set(_regex._nfa_kernels.closure(*_closure_args(nfa, s))) == set(_nfa_py.closure(*_closure_args(nfa, s)))
+    assert set(nfa.closure(nfa.finals[0])) == {nfa.finals[0]}  # a final state without byte edges stays
+    with pytest.raises(IndexError):
+        _regex._nfa_kernels.closure(*_closure_args(nfa, len(nfa.edges) + 5))

@@ -4,11 +4,27 @@
 ``(lo, hi, closed target set)`` for the byte intervals that the edges' bounds cut out, in byte order; bytes with
 no move are left out. ``edges[x]`` holds state ``x``'s ``(lo, hi, target)`` edges for ``x < vbase`` (a list, read
 directly), ``virtual(x)`` those of a virtual id; ``closures`` memoises ``closure(y)`` (a tuple of states).
+
+``closure(s, eps, edges, veps, vedges, finals, vbase)``: the states reachable from ``s`` by epsilon edges that have
+a byte edge or are in ``finals``, as a tuple in no particular order; ``eps``/``edges`` rows as above, ``veps`` /
+``vedges`` those of virtual ids.
 """
 
 from __future__ import annotations
 
-__all__ = ["moves"]
+__all__ = ["closure", "moves"]
+
+
+def closure(s, eps, edges, veps, vedges, finals, vbase):
+    lget = list.__getitem__
+    seen, stack = {s}, [s]
+    while stack:
+        x = stack.pop()
+        for y in (lget(eps, x) if x < vbase else veps(x)):
+            if y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return tuple(x for x in seen if (lget(edges, x) if x < vbase else vedges(x)) or x in finals)
 
 
 def moves(states, edges, virtual, closures, closure, vbase):

@@ -311,19 +311,8 @@ class NFA:
         masks of the MaskBench tail were such collections)."""
         c = self._closure_memo.get(s)
         if c is None:
-            # rows read with the list's own __getitem__ (the _Rows override is a Python call per state: half
-            # the cost of a lexer state's expansion on cl100k)
-            eps, edges = self.eps, self.edges
-            seen, stack = {s}, [s]
-            while stack:
-                x = stack.pop()
-                for y in (_row(eps, x) if x < _VBASE else eps.virtual(x)):
-                    if y not in seen:
-                        seen.add(y)
-                        stack.append(y)
-            fin = self._final_set
-            c = tuple(x for x in seen if (_row(edges, x) if x < _VBASE else edges.virtual(x)) or x in fin)
-            self._closure_memo[s] = c
+            c = self._closure_memo[s] = _nfa_kernels.closure(s, self.eps, self.edges, self.eps.virtual,
+                                                             self.edges.virtual, self._final_set, _VBASE)
         return c
 
     def moves(self, states) -> list[tuple[int, int, frozenset[int]]]:
