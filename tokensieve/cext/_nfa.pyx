@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""The DFA row of a set of NFA states: the lazy lexers' (masking and infill) state expansion.
+"""The DFA row of a set of NFA states and the epsilon closure of one: the lazy lexers' state expansion.
 
 Twin: ``tokensieve/automata/_nfa_py.py`` (same function and semantics; its docstring has the protocol). The
 byte intervals, the targets of each interval and their de-duplication run over C arrays; Python objects are
