@@ -93,3 +93,31 @@ def test_closure_of_every_state_and_errors():
     assert set(nfa.closure(nfa.finals[0])) == {nfa.finals[0]}  # a final state without byte edges stays
     with pytest.raises(IndexError):
         _regex._nfa_kernels.closure(*_closure_args(nfa, len(nfa.edges) + 5))
+
+
+def test_fill_row_kernel_equals_twin_on_every_reached_state():
+    import numpy as np
+
+    from tokensieve.automata import Lexer
+
+    rows = []
+    for kernels in (_regex._nfa_kernels, _nfa_py):
+        lexer = Lexer(list(PATTERNS.values()))
+        saved = _regex._nfa_kernels
+        _regex._nfa_kernels = kernels
+        try:
+            todo, seen = [lexer.start_state((1 << len(PATTERNS)) - 1)], set()
+            while todo and len(seen) < 400:
+                s = todo.pop()
+                if s in seen:
+                    continue
+                seen.add(s)
+                row = lexer.row(s).copy()
+                todo.extend(int(t) for t in np.unique(row) if t > 0)
+        finally:
+            _regex._nfa_kernels = saved
+        rows.append((lexer.trans[: len(lexer.sets) * 256].copy(), [lexer.sets[i] for i in range(len(lexer.sets))]))
+    (t_c, sets_c), (t_py, sets_py) = rows
+    assert sets_c == sets_py and np.array_equal(t_c, t_py)  # same states, interned in the same order
+    with pytest.raises(ValueError):
+        _regex._nfa_kernels.fill_row([(3, 300, frozenset({1}))], {}, lambda t: 1, np.zeros(256, dtype=np.int32))

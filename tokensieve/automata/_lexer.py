@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import LimitExceededError
+from . import _regex
 from ._regex import NFA
 
 __all__ = ["Lexer", "DEAD"]
@@ -40,6 +41,7 @@ class Lexer:
         self.trans = np.full(self._cap * 256, UNKNOWN, dtype=np.int32)
         self.trans[:256] = DEAD
         self.accept_flag = np.zeros(self._cap, dtype=np.uint8)
+        self._row = np.zeros(256, dtype=np.int32)  # scratch for expand
         self._start_cache: dict[int, int] = {}
         self._start_states: set[int] = set()
         self._final_owner = {f: i for i, f in enumerate(self.nfa.finals)}
@@ -101,9 +103,8 @@ class Lexer:
 
     def expand(self, state: int) -> None:
         """Compute all 256 transitions of ``state``."""
-        row = np.zeros(256, dtype=np.int32)
-        for lo, hi, targets in self.nfa.moves(self.sets[state]):
-            row[lo: hi + 1] = self._intern(targets)
+        row = self._row
+        _regex._nfa_kernels.fill_row(self.nfa.moves(self.sets[state]), self._state_of, self._intern, row)
         # _intern may have grown the table: index the current one
         self.trans[state * 256: state * 256 + 256] = row
 

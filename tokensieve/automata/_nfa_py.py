@@ -8,11 +8,21 @@ directly), ``virtual(x)`` those of a virtual id; ``closures`` memoises ``closure
 ``closure(s, eps, edges, veps, vedges, finals, vbase)``: the states reachable from ``s`` by epsilon edges that have
 a byte edge or are in ``finals``, as a tuple in no particular order; ``eps``/``edges`` rows as above, ``veps`` /
 ``vedges`` those of virtual ids.
+
+``fill_row(moves, state_of, intern, row)``: writes a DFA row into ``row`` (256 int32): 0 (dead) where ``moves`` has
+no interval, else the id of the interval's target set, ``state_of[targets]`` if known, else ``intern(targets)``.
 """
 
 from __future__ import annotations
 
-__all__ = ["closure", "moves"]
+__all__ = ["closure", "fill_row", "moves"]
+
+
+def fill_row(moves, state_of, intern, row):
+    row[:] = 0
+    for lo, hi, targets in moves:
+        sid = state_of.get(targets)
+        row[lo: hi + 1] = sid if sid is not None else intern(targets)
 
 
 def closure(s, eps, edges, veps, vedges, finals, vbase):
