@@ -161,8 +161,11 @@ def test_a_pasted_terminal_is_the_built_one_shifted(pattern):
     from tokensieve.automata import _regex
 
     _regex._FRAGMENTS.clear()
+    _regex._SEEN.clear()
+    _regex.NFA().add_terminal(pattern, "t")  # first build: only noted
+    assert pattern not in _regex._FRAGMENTS
     built = _regex.NFA()
-    built.add_terminal(pattern, "t")
+    built.add_terminal(pattern, "t")  # second build: remembered
     assert pattern in _regex._FRAGMENTS
     pasted = _regex.NFA()
     pasted.add_terminal("x", "u")  # the second terminal lands at other ids
@@ -185,5 +188,21 @@ def test_terminals_with_virtual_repetitions_are_not_pasted():
     from tokensieve.automata import _regex
 
     _regex._FRAGMENTS.clear()
+    _regex._SEEN.clear()
     _regex.NFA().add_terminal("[a-z]{500}", "t")
     assert "[a-z]{500}" not in _regex._FRAGMENTS
+
+
+def test_pasted_terminals_keep_their_liveness():
+    from tokensieve.automata import _regex
+
+    _regex._FRAGMENTS.clear()
+    _regex._SEEN.clear()
+    empty = r"[^\x00-\U0010ffff]" * 16  # 16 states, no word
+    live = "(?:" + "|".join(f"k{i}" for i in range(40)) + ")"
+    for _ in range(3):  # built, built and remembered, pasted
+        nfa = _regex.NFA()
+        nfa.add_terminal(empty, "e")
+        nfa.add_terminal(live, "l")
+        assert nfa.live_mask() == 0b10
+    assert _regex._FRAGMENTS[live][2] is True and _regex._FRAGMENTS[empty][2] is False

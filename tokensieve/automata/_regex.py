@@ -41,13 +41,16 @@ _VBASE = 1 << 40  # ids from here on are virtual: (repetition, copy, body state)
 _IGNORECASE, _DOTALL, _ASCII = int(re.IGNORECASE), int(re.DOTALL), int(re.ASCII)
 _INF = 1 << 30
 _CLASS_SETS: dict[tuple, tuple] = {}  # (class items, flags) -> normalised ranges, shared by all grammars
-# pattern -> its NFA rows numbered from 0 (start 0, final 1): the terminals every schema has (a string body, a
-# number, whitespace) are built once per process and pasted with shifted ids (a fifth of the cost)
+# pattern -> [edge rows, epsilon rows, live] numbered from 0 (start 0, final 1): the terminals every schema has (a
+# string body, a number, whitespace) are built and checked for an empty language once per process, then pasted
+# with shifted ids (a fifth of the cost)
 _FRAGMENTS: dict[str, tuple] = {}
 _FRAGMENT_MIN_STATES = 16  # a key literal compiles about as fast as it pastes
 _FRAGMENT_MAX_STATES = 4096
 _FRAGMENT_BUDGET = 200_000  # states kept in all (~40 MB at worst); past it the cache starts over
 _fragment_states = 0
+_SEEN: set[int] = set()  # hashes of patterns built once
+_SEEN_LIMIT = 100_000
 _UTF8_SEQS: dict[tuple, tuple] = {}  # code point ranges -> their UTF-8 byte-range sequences, shared likewise
 _POSSESSIVE = getattr(C, "POSSESSIVE_REPEAT", None)
 _ATOMIC = getattr(C, "ATOMIC_GROUP", None)
@@ -188,6 +191,7 @@ class NFA:
         self.owner.virtual = lambda x: list.__getitem__(self.owner, self._locate(x)[2])
         self.starts: list[int] = []
         self.finals: list[int] = []
+        self._frag_of: dict[int, list] = {}  # terminal index -> its _FRAGMENTS entry (built or pasted)
         self.max_states = max_states
         self._reps: list[_Rep] = []
         self._rep_bases: list[int] = []
@@ -247,6 +251,7 @@ class NFA:
         frag = _FRAGMENTS.get(pattern) if isinstance(pattern, str) else None
         if frag is not None:
             s, e = self._paste(frag, idx)
+            self._frag_of[idx] = frag
         else:
             items = _known_parse(pattern) if isinstance(pattern, str) else None
             if items is not None:
@@ -270,7 +275,14 @@ class NFA:
                 list.__setitem__(self.eps, st, tuple(_row(self.eps, st)))
             if (isinstance(pattern, str) and len(self._reps) == n_reps
                     and _FRAGMENT_MIN_STATES <= len(self.edges) - first <= _FRAGMENT_MAX_STATES):
-                self._remember(pattern, first)
+                # kept from its second build on: most of a schema's terminals occur in no other schema
+                h = hash(pattern)
+                if h in _SEEN:
+                    self._frag_of[idx] = self._remember(pattern, first)
+                else:
+                    if len(_SEEN) >= _SEEN_LIMIT:
+                        _SEEN.clear()
+                    _SEEN.add(h)
         self.starts.append(s)
         self.finals.append(e)
         self._final_set = frozenset(self.finals)
@@ -278,8 +290,9 @@ class NFA:
         self._dist = None
         return idx
 
-    def _remember(self, pattern: str, first: int) -> None:
-        """Keep the rows of the terminal just built from state ``first`` on, numbered from 0."""
+    def _remember(self, pattern: str, first: int) -> list:
+        """Keep the rows of the terminal just built from state ``first`` on, numbered from 0; the entry's third
+        item is the terminal's liveness once :meth:`live_mask` has computed it."""
         edges = tuple(tuple((lo, hi, y - first) for lo, hi, y in _row(self.edges, x))
                       for x in range(first, len(self.edges)))
         eps = tuple(tuple(y - first for y in _row(self.eps, x)) for x in range(first, len(self.eps)))
@@ -287,12 +300,13 @@ class NFA:
         if _fragment_states + len(edges) > _FRAGMENT_BUDGET:
             _FRAGMENTS.clear()
             _fragment_states = 0
-        _FRAGMENTS[pattern] = (edges, eps)
+        entry = _FRAGMENTS[pattern] = [edges, eps, None]
         _fragment_states += len(edges)
+        return entry
 
     def _paste(self, frag, idx: int) -> tuple[int, int]:
         """Append a remembered terminal's rows shifted to the next free ids; returns its start and final."""
-        edges, eps = frag
+        edges, eps, _live = frag
         base = len(self.edges)
         if base + len(edges) > self.max_states:
             raise LimitExceededError("lexer NFA states", f"more than {self.max_states} regex states; "
@@ -325,7 +339,13 @@ class NFA:
         """Bitmask of terminals whose language is non-empty (a search that steps over repetitions whole)."""
         live = 0
         for i, s in enumerate(self.starts):
-            if self._reaches(s, self.finals[i]):
+            frag = self._frag_of.get(i)
+            ok = frag[2] if frag is not None else None
+            if ok is None:
+                ok = self._reaches(s, self.finals[i])
+                if frag is not None:
+                    frag[2] = ok
+            if ok:
                 live |= 1 << i
         return live
 
