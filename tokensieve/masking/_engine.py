@@ -36,7 +36,8 @@ def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:
 
 
 class _CIEntry:
-    """Per lexer state: tokens inside the current lexeme, and lexeme-end trie nodes grouped by ending state."""
+    """Per lexer state: tokens inside the current lexeme, and lexeme-end trie nodes grouped by ending state
+    (``(state, nodes sorted by byte, the 257 offsets of each byte's run)``)."""
 
     __slots__ = ("mask", "groups", "ends")
 
@@ -132,11 +133,20 @@ class CompiledGrammar:
         groups: dict[int, list[int]] = {}
         for i, s in zip(nodes, bstates):
             groups.setdefault(s, []).append(i)
-        e = _CIEntry(mask, [(s, np.asarray(v, dtype=np.int32)) for s, v in groups.items()], tuple(ends))
+        e = _CIEntry(mask, [(s, *self._by_byte(v)) for s, v in groups.items()], tuple(ends))
         self.ci_cache[state] = e
         if len(self.ci_cache) > self.mask_cache_limit:
             self.ci_cache.popitem(last=False)
         return e
+
+    def _by_byte(self, nodes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Lexeme-end nodes sorted by their byte, with the 257 offsets of each byte's run (walk_points skips the
+        runs the next lexeme cannot start with)."""
+        nodes = np.asarray(nodes, dtype=np.int32)
+        first = self.trie.byte[nodes]
+        order = np.argsort(first, kind="stable")
+        offs = np.searchsorted(first[order], np.arange(257)).astype(np.int32)
+        return np.ascontiguousarray(nodes[order]), offs
 
     def slice_plan(self, state: int):
         """The trie-slice arguments of ``collect_ci_sliced`` for lexer ``state``, or None for a plain walk.
@@ -600,10 +610,10 @@ class Matcher:
             for s in entry.ends:
                 worst = max(worst, ctx.cost(s))
         height = len(ctx.rows)
-        for s, nodes in entry.groups:
+        for s, nodes, offs in entry.groups:
             r = ctx.end_lexeme(s)
             if r >= 0:
-                worst = max(worst, k.walk_points(cg.trie, cg.lexer, ctx, nodes, r >> 1, out, limit)[1])
+                worst = max(worst, k.walk_points(cg.trie, cg.lexer, ctx, nodes, r >> 1, out, limit, offs)[1])
             del ctx.rows[height:]
         return worst
 

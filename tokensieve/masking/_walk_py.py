@@ -103,9 +103,15 @@ def walk_trie(trie, lexer, ctx, start_state: int, out, limit: int = -1):
     return w.visited, w.max_cost, w.min_cost
 
 
-def walk_points(trie, lexer, ctx, nodes, state: int, out, limit: int = -1):
-    """Walk each node's subtree as if a lexeme started at that node in lexer ``state`` (its byte included)."""
+def walk_points(trie, lexer, ctx, nodes, state: int, out, limit: int = -1, offs=None):
+    """Walk each node's subtree as if a lexeme started at that node in lexer ``state`` (its byte included).
+    With ``offs``, ``nodes`` are bucketed by byte and buckets whose byte ``state`` cannot take are skipped."""
     w = _Walk(trie, lexer, ctx, out, limit)
+    if offs is not None:
+        if len(offs) != 257 or offs[256] != len(nodes):
+            raise ValueError("offs must hold 257 bucket offsets ending at len(nodes)")
+        row = lexer.row(state)
+        nodes = [nodes[k] for b in range(256) if row[b] != 0 for k in range(offs[b], offs[b + 1])]
     for i in nodes:
         w.walk_range(i, trie.next[i], trie.depth[i], state)
     return w.visited, w.max_cost, w.min_cost
