@@ -99,6 +99,23 @@ def vocabulary(extra3):
 @given(g=random_grammar(), extra3=st.lists(st.text(TOKEN_ALPHA, min_size=3, max_size=5), max_size=12,
                                            unique=True), data=st.data())
 def test_masks_match_char_level_oracle(impl, g, extra3, data):
+    _check_against_oracle(g, extra3, data)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(g=random_grammar(), extra3=st.lists(st.text(TOKEN_ALPHA, min_size=3, max_size=5), max_size=12,
+                                           unique=True), data=st.data())
+def test_masks_match_oracle_with_every_lexeme_end_group_bucketed(impl, monkeypatch, g, extra3, data):
+    from tokensieve.masking import _engine
+
+    # real tokenizers reach the bucketed walk (groups of hundreds of nodes); these vocabularies only when forced
+    monkeypatch.setattr(_engine, "_BUCKET_MIN_NODES", 0)
+    _engine._COMPILED.clear()
+    _check_against_oracle(g, extra3, data)
+
+
+def _check_against_oracle(g, extra3, data):
     terms, n_nt, rules, ignore = g
     productive, red = reduced(n_nt, rules, terms)
     assume(0 in productive)

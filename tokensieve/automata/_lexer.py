@@ -37,7 +37,7 @@ class Lexer:
         self.sets: list[frozenset] = [frozenset()]  # state 0: dead
         # terminals accepting in each state (bitmask as int), and a flat "is accepting" byte table for C
         self.accepting: list[int] = [0]
-        self._cap = 128  # 128 KB of rows to start: a fresh (forked) worker pays a page fault per 4 KB touched
+        self._cap = 1024
         self.trans = np.full(self._cap * 256, UNKNOWN, dtype=np.int32)
         self.trans[:256] = DEAD
         self.accept_flag = np.zeros(self._cap, dtype=np.uint8)
