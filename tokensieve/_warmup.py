@@ -2,7 +2,7 @@
 
 CPython specialises bytecode as it runs and the compiler fills per-process caches (metaschema validators for each
 draft, the lexers of a string body or a number), so a process's first schema pays for code it runs the first
-time: ~4 ms of a forked worker's ~18 ms median on MaskBench. A prefork server (or the benchmark's fork-per-schema
+time: 1-2.5 ms of a forked worker's ~16 ms median on MaskBench. A prefork server (or the benchmark's fork-per-schema
 workers) calls this before forking so that every child starts warm. Nothing here depends on a user's schema.
 """
 
@@ -53,17 +53,15 @@ def warm_up(vocab=None) -> None:
     Parameters: ``vocab`` a :class:`tokensieve.Vocabulary`, or None to warm the schema compiler only.
     """
     from .grammar import Grammar
+    from .masking import Matcher, allocate_token_bitmask, compile as compile_grammar
 
-    text = json.dumps(_DOCUMENT)
+    data = json.dumps(_DOCUMENT).encode()
     for uri in _DRAFTS:
         grammar = Grammar.from_json_schema({"$schema": uri, **_BODY})
         if vocab is None:
             continue
-        from .masking import Matcher, allocate_token_bitmask, compile
-
-        matcher = Matcher(compile(grammar, vocab))
+        matcher = Matcher(compile_grammar(grammar, vocab))
         bitmask = allocate_token_bitmask(1, vocab.size)
-        data = text.encode()
         for i in range(0, len(data), 3):  # masks at many kinds of position: keys, numbers, string bodies
             matcher.fill_next_token_bitmask(bitmask)
             if not matcher.accept_bytes(data[i:i + 3]):

@@ -44,7 +44,7 @@ _CLASS_SETS: dict[tuple, tuple] = {}  # (class items, flags) -> normalised range
 # pattern -> [edge rows, epsilon rows, live] numbered from 0 (start 0, final 1): the terminals every schema has (a
 # string body, a number, whitespace) are built and checked for an empty language once per process, then pasted
 # with shifted ids (a fifth of the cost)
-_FRAGMENTS: dict[str, tuple] = {}
+_FRAGMENTS: dict[str, list] = {}
 _FRAGMENT_MIN_STATES = 16  # a key literal compiles about as fast as it pastes
 _FRAGMENT_MAX_STATES = 4096
 _FRAGMENT_BUDGET = 200_000  # states kept in all (~40 MB at worst); past it the cache starts over
@@ -200,10 +200,13 @@ class NFA:
         self._final_set: frozenset[int] = frozenset()
         self._dist = None
 
-    def _new(self) -> int:
-        if len(self.edges) >= self.max_states:
+    def _check_room(self, n: int) -> None:
+        if len(self.edges) + n > self.max_states:
             raise LimitExceededError("lexer NFA states", f"more than {self.max_states} regex states; "
                                      "simplify counted repetitions or large character classes")
+
+    def _new(self) -> int:
+        self._check_room(1)
         self.edges.append([])
         self.eps.append([])
         self.owner.append(-1)
@@ -307,10 +310,8 @@ class NFA:
     def _paste(self, frag, idx: int) -> tuple[int, int]:
         """Append a remembered terminal's rows shifted to the next free ids; returns its start and final."""
         edges, eps, _live = frag
+        self._check_room(len(edges))
         base = len(self.edges)
-        if base + len(edges) > self.max_states:
-            raise LimitExceededError("lexer NFA states", f"more than {self.max_states} regex states; "
-                                     "simplify counted repetitions or large character classes")
         self.edges.extend(tuple((lo, hi, y + base) for lo, hi, y in row) for row in edges)
         self.eps.extend(tuple(y + base for y in row) for row in eps)
         self.owner.extend([idx] * len(edges))

@@ -38,7 +38,7 @@ def allocate_token_bitmask(batch: int, vocab_size: int) -> np.ndarray:
 
 class _CIEntry:
     """Per lexer state: tokens inside the current lexeme, and lexeme-end trie nodes grouped by ending state
-    (``(state, nodes sorted by byte, the 257 offsets of each byte's run)``)."""
+    (``(state, nodes, offsets)``: see :meth:`CompiledGrammar._by_byte`)."""
 
     __slots__ = ("mask", "groups", "ends")
 
