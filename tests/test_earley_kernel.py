@@ -50,7 +50,8 @@ def test_kernel_equals_twin_along_random_scans(name, choices):
         mask = sum(1 << t for t in pick)
         seeds = _earley.python_kernels.scan_seeds(rows[-1].waiting, mask)
         assert _earley.kernels.scan_seeds(rows[-1].waiting, mask) == seeds
-        assert sorted(seeds) == sorted(p + (1 << 32) for t in pick for p in rows[-1].waiting.get(-1 - t, ()))
+        assert sorted(seeds) == sorted(p + (1 << 32) for t in pick
+                                       for p in _earley.python_kernels.items(rows[-1].waiting.get(-1 - t, b"")))
         want = _row(tables, _earley.python_kernels, seeds, len(rows), rows)
         got = _row(tables, _earley.kernels, seeds, len(rows), rows)
         assert _row(tables, _earley.kernels, list(seeds), len(rows), rows) == got  # seeds as a plain list
@@ -69,3 +70,16 @@ def test_item_limit_is_the_same_in_both(kern, monkeypatch):
         EarleyTables(g, max_items_per_row=3).initial_row()
     tables = EarleyTables(g, max_items_per_row=10_000)
     assert k.close(k.prepare(tables), [tables.initial_dr << 32], 0, []) is not None
+
+
+@pytest.mark.parametrize("kern", ["cython", "python"])
+def test_rows_are_invisible_to_the_collector(kern, monkeypatch):
+    """A row's waiting lists are bytes in a plain dict: neither is tracked, so the rows a grammar keeps do not
+    lengthen full collections (which landed inside masks)."""
+    import gc
+
+    monkeypatch.setattr(_earley, "kernels", _earley.kernels if kern == "cython" else _earley.python_kernels)
+    g = reduce_grammar(ts.Grammar.from_lark(GRAMMARS["json"]))
+    row = EarleyTables(g).initial_row()
+    assert row.waiting and all(type(v) is bytes for v in row.waiting.values())
+    assert not gc.is_tracked(row.waiting)

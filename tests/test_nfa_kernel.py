@@ -24,19 +24,23 @@ PATTERNS = {
 }
 
 
-def _nfa():
+def _nfa(frozen: bool = True):
     nfa = NFA()
     for name, rx in PATTERNS.items():
         nfa.add_terminal(rx, name)
+    if frozen:
+        nfa.freeze()
+        assert type(nfa.edges.rows) is tuple and type(nfa.eps.rows) is tuple
     return nfa
 
 
 def _args(nfa, states):
-    return states, nfa.edges, nfa.edges.virtual, nfa._closure_memo, nfa.closure, _regex._VBASE
+    return states, nfa.edges.rows, nfa.edges.virtual, nfa._closure_memo, nfa.closure, _regex._VBASE
 
 
-def test_kernel_equals_twin_on_every_reached_state():
-    nfa = _nfa()
+@pytest.mark.parametrize("frozen", [False, True], ids=["list-rows", "tuple-rows"])
+def test_kernel_equals_twin_on_every_reached_state(frozen):
+    nfa = _nfa(frozen)
     start = frozenset(x for s in nfa.starts for x in nfa.closure(s))
     seen, todo, n = {start}, [start], 0
     while todo and n < 3000:
@@ -67,11 +71,13 @@ def test_bad_rows_are_errors_not_crashes():
     with pytest.raises(IndexError):
         _regex._nfa_kernels.moves(frozenset([len(nfa.edges) + 5]), *_args(nfa, None)[1:])
     with pytest.raises(TypeError):
-        _regex._nfa_kernels.moves(frozenset([0]), tuple(nfa.edges), *_args(nfa, None)[2:])
+        _regex._nfa_kernels.moves(frozenset([0]), nfa.edges, *_args(nfa, None)[2:])  # the view, not its rows
+    with pytest.raises(TypeError):
+        _nfa_py.moves(frozenset([0]), nfa.edges, *_args(nfa, None)[2:])
 
 
 def _closure_args(nfa, s):
-    return s, nfa.eps, nfa.edges, nfa.eps.virtual, nfa.edges.virtual, nfa._final_set, _regex._VBASE
+    return s, nfa.eps.rows, nfa.edges.rows, nfa.eps.virtual, nfa.edges.virtual, nfa._final_set, _regex._VBASE
 
 
 @settings(max_examples=200, deadline=None)
@@ -86,8 +92,9 @@ def test_closure_kernel_equals_twin(data):
     assert sorted(got) == sorted(want) and len(set(got)) == len(got)
 
 
-def test_closure_of_every_state_and_errors():
-    nfa = _nfa()
+@pytest.mark.parametrize("frozen", [False, True], ids=["list-rows", "tuple-rows"])
+def test_closure_of_every_state_and_errors(frozen):
+    nfa = _nfa(frozen)
     for s in range(len(nfa.edges)):
         assert set(_regex._nfa_kernels.closure(*_closure_args(nfa, s))) == set(_nfa_py.closure(*_closure_args(nfa, s)))
     assert set(nfa.closure(nfa.finals[0])) == {nfa.finals[0]}  # a final state without byte edges stays
@@ -121,3 +128,22 @@ def test_fill_row_kernel_equals_twin_on_every_reached_state():
     assert sets_c == sets_py and np.array_equal(t_c, t_py)  # same states, interned in the same order
     with pytest.raises(ValueError):
         _regex._nfa_kernels.fill_row([(3, 300, frozenset({1}))], {}, lambda t: 1, np.zeros(256, dtype=np.int32))
+
+
+def test_frozen_rows_leave_the_collector_and_thaw_for_more_terminals():
+    """Frozen rows are tuples of tuples of ints: the collector stops tracking them (a full collection no longer
+    walks every state: those pauses landed inside masks); adding a terminal afterwards still works."""
+    import gc
+
+    nfa = _nfa()
+    for _ in range(4):  # each pass untracks one more level of nested tuples
+        gc.collect()
+    assert not gc.is_tracked(nfa.edges.rows) and not gc.is_tracked(nfa.eps.rows)
+    n = len(nfa.edges)
+    i = nfa.add_terminal("x[0-9]+", "late")
+    assert type(nfa.edges.rows) is list and len(nfa.edges) > n
+    nfa.freeze()
+    states = frozenset(nfa.closure(nfa.starts[i]))
+    (lo, hi, nxt), = _regex._nfa_kernels.moves(states, *_args(nfa, None)[1:])
+    assert (lo, hi) == (ord("x"), ord("x")) and nfa.finals[i] not in nxt
+    assert _regex._nfa_kernels.moves(states, *_args(nfa, None)[1:]) == _nfa_py.moves(states, *_args(nfa, None)[1:])

@@ -15,7 +15,7 @@ import itertools
 from .. import _native
 from .._errors import LimitExceededError
 from . import _earley_py as python_kernels
-from ._earley_py import COMPLETE, ORIGIN
+from ._earley_py import COMPLETE, ORIGIN, items as _items
 
 __all__ = ["EarleyTables", "Row", "kernels", "python_kernels"]
 
@@ -144,9 +144,9 @@ class EarleyTables:
             changed = True
             while changed:
                 changed = False
-                for sym, items in row.waiting.items():
+                for sym, packed in row.waiting.items():
                     best = w.get(sym, inf)
-                    for p in items:
+                    for p in _items(packed):
                         dr, org = p >> 32, p & ORIGIN
                         lhs = lhs_of[dr]
                         if lhs == aug:
@@ -193,7 +193,7 @@ class EarleyTables:
 
 class Row:
     """One Earley chart row: items (packed ``dr << 32 | origin``) grouped by the symbol they wait for, one
-    ``array('Q')`` per symbol."""
+    ``bytes`` of native uint64 per symbol (read with ``_earley_py.items``; untracked by the collector)."""
 
     __slots__ = ("waiting", "allowed", "accepting", "n_items", "scan_cache", "start_state", "serial",
                  "wait_cost", "cost", "cost_table", "__weakref__")

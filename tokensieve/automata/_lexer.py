@@ -31,6 +31,7 @@ class Lexer:
         self.nfa = NFA(max_states=max_nfa_states)
         for rx, name in zip(regexes, names):
             self.nfa.add_terminal(rx, name)
+        self.nfa.freeze()
         self.n_terminals = len(regexes)
         self.max_states = max_states
         self._state_of: dict[frozenset, int] = {}

@@ -2,8 +2,8 @@
 
 ``moves(states, edges, virtual, closures, closure, vbase)``: where the NFA states ``states`` go on each byte, as
 ``(lo, hi, closed target set)`` for the byte intervals that the edges' bounds cut out, in byte order; bytes with
-no move are left out. ``edges[x]`` holds state ``x``'s ``(lo, hi, target)`` edges for ``x < vbase`` (a list, read
-directly), ``virtual(x)`` those of a virtual id; ``closures`` memoises ``closure(y)`` (a tuple of states).
+no move are left out. ``edges[x]`` holds state ``x``'s ``(lo, hi, target)`` edges for ``x < vbase`` (a list or a
+tuple, read directly), ``virtual(x)`` those of a virtual id; ``closures`` memoises ``closure(y)`` (a tuple of states).
 
 ``closure(s, eps, edges, veps, vedges, finals, vbase)``: the states reachable from ``s`` by epsilon edges that have
 a byte edge or are in ``finals``, as a tuple in no particular order; ``eps``/``edges`` rows as above, ``veps`` /
@@ -18,6 +18,11 @@ from __future__ import annotations
 __all__ = ["closure", "fill_row", "moves"]
 
 
+def _check_rows(rows, what: str) -> None:
+    if type(rows) is not tuple and type(rows) is not list:
+        raise TypeError(f"{what} must be a tuple or list, got {type(rows).__name__}")
+
+
 def fill_row(moves, state_of, intern, row):
     row[:] = 0
     for lo, hi, targets in moves:
@@ -26,20 +31,21 @@ def fill_row(moves, state_of, intern, row):
 
 
 def closure(s, eps, edges, veps, vedges, finals, vbase):
-    lget = list.__getitem__
+    _check_rows(eps, "eps")
+    _check_rows(edges, "edges")
     seen, stack = {s}, [s]
     while stack:
         x = stack.pop()
-        for y in (lget(eps, x) if x < vbase else veps(x)):
+        for y in (eps[x] if x < vbase else veps(x)):
             if y not in seen:
                 seen.add(y)
                 stack.append(y)
-    return tuple(x for x in seen if (lget(edges, x) if x < vbase else vedges(x)) or x in finals)
+    return tuple(x for x in seen if (edges[x] if x < vbase else vedges(x)) or x in finals)
 
 
 def moves(states, edges, virtual, closures, closure, vbase):
-    lget = list.__getitem__
-    out = [e for x in states for e in (lget(edges, x) if x < vbase else virtual(x))]
+    _check_rows(edges, "edges")
+    out = [e for x in states for e in (edges[x] if x < vbase else virtual(x))]
     if not out:
         return []
     cuts = sorted({lo for lo, _, _ in out} | {hi + 1 for _, hi, _ in out})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from array import array
 from bisect import bisect_right
 from collections import OrderedDict, deque
 from heapq import heappop, heappush
@@ -140,9 +141,6 @@ def check_regex(pattern: str, where: str = "regex") -> None:
     nfa.add_terminal(pattern, where)
 
 
-# a regular state's row, without _Rows.__getitem__'s virtual-id check (the NFA builder never sees
-# virtual ids as sources; the check was a tenth of building a schema's lexer)
-_row = list.__getitem__
 
 
 class _Rep:
@@ -161,16 +159,23 @@ class _Rep:
         self.passable = None  # whether the body has any word (computed by live_mask)
 
 
-class _Rows(list):
-    """Per-state rows of the NFA (byte edges, epsilon edges, owner, distance): regular ids index the list,
-    virtual ids are computed by ``nfa``."""
+class _Rows:
+    """A view of per-state rows of the NFA (byte edges, epsilon edges, owner, distance): regular ids index
+    ``rows``, virtual ids are computed by ``virtual``. The NFA's own code and the kernels read ``rows``
+    directly (the virtual-id check was a tenth of building a schema's lexer)."""
 
-    __slots__ = ("virtual",)
+    __slots__ = ("rows", "virtual")
+
+    def __init__(self, rows, virtual):
+        self.rows, self.virtual = rows, virtual
 
     def __getitem__(self, x):
         if x < _VBASE:
-            return list.__getitem__(self, x)
+            return self.rows[x]
         return self.virtual(x)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 class NFA:
@@ -183,12 +188,15 @@ class NFA:
     """
 
     def __init__(self, max_states: int = 1_000_000):
-        self.edges: list[list[tuple[int, int, int]]] = _Rows()
-        self.eps: list[list[int]] = _Rows()
-        self.owner: list[int] = _Rows()  # terminal index of each state (-1 while building)
-        self.edges.virtual = self._v_edges
-        self.eps.virtual = self._v_eps
-        self.owner.virtual = lambda x: list.__getitem__(self.owner, self._locate(x)[2])
+        # rows are lists while a terminal is built, then tuples; the row lists become tuples in freeze(), so
+        # the collector stops traversing them (an NFA of 200k states added ~15 ms to every full collection, and
+        # those pauses landed inside masks)
+        self._e: list | tuple = []  # byte edges (lo, hi, target) of each regular state
+        self._p: list | tuple = []  # epsilon targets of each regular state
+        self._o = array("q")  # terminal index of each state (-1 while building)
+        self.edges = _Rows(self._e, self._v_edges)
+        self.eps = _Rows(self._p, self._v_eps)
+        self.owner = _Rows(self._o, lambda x: self._o[self._locate(x)[2]])
         self.starts: list[int] = []
         self.finals: list[int] = []
         self._frag_of: dict[int, list] = {}  # terminal index -> its _FRAGMENTS entry (built or pasted)
@@ -200,17 +208,28 @@ class NFA:
         self._final_set: frozenset[int] = frozenset()
         self._dist = None
 
+    def freeze(self) -> None:
+        """Done adding terminals for now: store the row lists as tuples (see ``__init__``)."""
+        if type(self._e) is list:
+            self._e, self._p = tuple(self._e), tuple(self._p)
+            self.edges.rows, self.eps.rows = self._e, self._p
+
+    def _thaw(self) -> None:
+        if type(self._e) is tuple:
+            self._e, self._p = list(self._e), list(self._p)
+            self.edges.rows, self.eps.rows = self._e, self._p
+
     def _check_room(self, n: int) -> None:
-        if len(self.edges) + n > self.max_states:
+        if len(self._e) + n > self.max_states:
             raise LimitExceededError("lexer NFA states", f"more than {self.max_states} regex states; "
                                      "simplify counted repetitions or large character classes")
 
     def _new(self) -> int:
         self._check_room(1)
-        self.edges.append([])
-        self.eps.append([])
-        self.owner.append(-1)
-        return len(self.edges) - 1
+        self._e.append([])
+        self._p.append([])
+        self._o.append(-1)
+        return len(self._e) - 1
 
     # -- virtual copies of repetition bodies --
     def _locate(self, v: int) -> tuple[_Rep, int, int]:
@@ -221,12 +240,12 @@ class NFA:
     def _v_edges(self, v: int) -> list:
         r, i, x = self._locate(v)
         shift = r.base + i * r.k - r.b0
-        return [(lo, hi, y + shift) for lo, hi, y in list.__getitem__(self.edges, x)]
+        return [(lo, hi, y + shift) for lo, hi, y in self._e[x]]
 
     def _v_eps(self, v: int) -> list:
         r, i, x = self._locate(v)
         shift = r.base + i * r.k - r.b0
-        out = [y + shift for y in list.__getitem__(self.eps, x)]
+        out = [y + shift for y in self._p[x]]
         if x == r.be:
             if i + 1 < r.hi:
                 out.append(r.base + (i + 1) * r.k + r.bs - r.b0)
@@ -235,21 +254,22 @@ class NFA:
         return out
 
     def _virtual_repeat(self, sub, lo: int, hi: int, s: int, e: int, fl: int, where: str) -> None:
-        b0 = len(self.edges)
+        b0 = len(self._e)
         bs, be = self._new(), self._new()
         self._compile(sub, bs, be, fl, where)  # its own work stack: the template is b0 .. len-1
-        k = len(self.edges) - b0
+        k = len(self._e) - b0
         r = _Rep(self._vnext, b0, k, bs, be, lo, hi, s, e)
         self._vnext += hi * k
         self._reps.append(r)
         self._rep_bases.append(r.base)
-        self.eps[s].append(r.base + bs - b0)
+        self._p[s].append(r.base + bs - b0)
         if lo == 0:
-            self.eps[s].append(e)
+            self._p[s].append(e)
 
     def add_terminal(self, pattern: str, where: str) -> int:
         """Compile ``pattern`` as the next terminal; returns its index."""
-        first = len(self.edges)
+        self._thaw()
+        first = len(self._e)
         idx = len(self.starts)
         frag = _FRAGMENTS.get(pattern) if isinstance(pattern, str) else None
         if frag is not None:
@@ -272,12 +292,13 @@ class NFA:
             self._compile(items, s, e, flags, where)
             # rows become tuples of ints: the collector stops tracking them, so a big NFA does not lengthen
             # every full collection (those pauses landed inside masks)
-            for st in range(first, len(self.edges)):
-                self.owner[st] = idx
-                list.__setitem__(self.edges, st, tuple(_row(self.edges, st)))
-                list.__setitem__(self.eps, st, tuple(_row(self.eps, st)))
+            rows_e, rows_p, owner = self._e, self._p, self._o
+            for st in range(first, len(rows_e)):
+                owner[st] = idx
+                rows_e[st] = tuple(rows_e[st])
+                rows_p[st] = tuple(rows_p[st])
             if (isinstance(pattern, str) and len(self._reps) == n_reps
-                    and _FRAGMENT_MIN_STATES <= len(self.edges) - first <= _FRAGMENT_MAX_STATES):
+                    and _FRAGMENT_MIN_STATES <= len(self._e) - first <= _FRAGMENT_MAX_STATES):
                 # kept from its second build on: most of a schema's terminals occur in no other schema
                 h = hash(pattern)
                 if h in _SEEN:
@@ -296,9 +317,8 @@ class NFA:
     def _remember(self, pattern: str, first: int) -> list:
         """Keep the rows of the terminal just built from state ``first`` on, numbered from 0; the entry's third
         item is the terminal's liveness once :meth:`live_mask` has computed it."""
-        edges = tuple(tuple((lo, hi, y - first) for lo, hi, y in _row(self.edges, x))
-                      for x in range(first, len(self.edges)))
-        eps = tuple(tuple(y - first for y in _row(self.eps, x)) for x in range(first, len(self.eps)))
+        edges = tuple(tuple((lo, hi, y - first) for lo, hi, y in self._e[x]) for x in range(first, len(self._e)))
+        eps = tuple(tuple(y - first for y in self._p[x]) for x in range(first, len(self._p)))
         global _fragment_states
         if _fragment_states + len(edges) > _FRAGMENT_BUDGET:
             _FRAGMENTS.clear()
@@ -311,10 +331,10 @@ class NFA:
         """Append a remembered terminal's rows shifted to the next free ids; returns its start and final."""
         edges, eps, _live = frag
         self._check_room(len(edges))
-        base = len(self.edges)
-        self.edges.extend(tuple((lo, hi, y + base) for lo, hi, y in row) for row in edges)
-        self.eps.extend(tuple(y + base for y in row) for row in eps)
-        self.owner.extend([idx] * len(edges))
+        base = len(self._e)
+        self._e.extend(tuple((lo, hi, y + base) for lo, hi, y in row) for row in edges)
+        self._p.extend(tuple(y + base for y in row) for row in eps)
+        self._o.extend([idx] * len(edges))
         return base, base + 1
 
     # -- queries (shared by the masking lexer and the infill checker) --
@@ -326,15 +346,15 @@ class NFA:
         masks of the MaskBench tail were such collections)."""
         c = self._closure_memo.get(s)
         if c is None:
-            c = self._closure_memo[s] = _nfa_kernels.closure(s, self.eps, self.edges, self.eps.virtual,
-                                                             self.edges.virtual, self._final_set, _VBASE)
+            c = self._closure_memo[s] = _nfa_kernels.closure(s, self._p, self._e, self._v_eps, self._v_edges,
+                                                             self._final_set, _VBASE)
         return c
 
     def moves(self, states) -> list[tuple[int, int, frozenset[int]]]:
         """Where ``states`` go on each byte: ``(lo, hi, closed target set)`` for the byte intervals the edges'
         bounds cut out (both lexers' DFA rows; a string-body state is a handful of intervals, not ~250 bytes).
         Bytes with no move are left out."""
-        return _nfa_kernels.moves(states, self.edges, self.edges.virtual, self._closure_memo, self.closure, _VBASE)
+        return _nfa_kernels.moves(states, self._e, self._v_edges, self._closure_memo, self.closure, _VBASE)
 
     def live_mask(self) -> int:
         """Bitmask of terminals whose language is non-empty (a search that steps over repetitions whole)."""
@@ -356,8 +376,8 @@ class NFA:
             x = stack.pop()
             if x == goal:
                 return True
-            nxt = list(list.__getitem__(self.eps, x))
-            nxt.extend(y for _lo, _hi, y in list.__getitem__(self.edges, x))
+            nxt = list(self._p[x])
+            nxt.extend(y for _lo, _hi, y in self._e[x])
             for y in nxt:
                 if y >= _VBASE:
                     r = self._locate(y)[0]
@@ -379,18 +399,18 @@ class NFA:
         """
         if self._dist is not None:
             return self._dist
-        n = len(self.edges)
-        edges, eps = list.__getitem__, list.__getitem__
+        n = len(self._e)
+        rows_e, rows_p = self._e, self._p
         rev_eps: list[list[int]] = [[] for _ in range(n)]
         rev_byte: list[list[int]] = [[] for _ in range(n)]
         # reverse edges with their weights: epsilon 0, byte 1, a whole repetition its fewest bytes
         rev: list[list[tuple[int, int]]] = [[] for _ in range(n)]
         for x in range(n):
-            for y in eps(self.eps, x):
+            for y in rows_p[x]:
                 if y < _VBASE:
                     rev_eps[y].append(x)
                     rev[y].append((x, 0))
-            for _lo, _hi, y in edges(self.edges, x):
+            for _lo, _hi, y in rows_e[x]:
                 rev_byte[y].append(x)  # template edges stay inside the template: never virtual
                 rev[y].append((x, 1))
         for r in self._reps:
@@ -421,14 +441,13 @@ class NFA:
                                 buckets[nd] = []
                                 heappush(heap, nd)
                             buckets[nd].append(x)
-        out = _Rows(d)
-        out.virtual = self._v_distance
-        self._dist = out
-        return out
+        # an array: the collector does not traverse it
+        self._dist = _Rows(array("q", d), self._v_distance)
+        return self._dist
 
     def _v_distance(self, v: int) -> int:
         r, i, x = self._locate(v)
-        a, m, tail = r.dloc[x - r.b0], r.dloc[r.bs - r.b0], list.__getitem__(self._dist, r.exit)
+        a, m, tail = r.dloc[x - r.b0], r.dloc[r.bs - r.b0], self._dist.rows[r.exit]
         if a >= _INF or tail >= _INF:
             return _INF
         return a + max(0, r.lo - (i + 1)) * m + tail
@@ -460,7 +479,7 @@ class NFA:
             if kind == "seq":
                 items = node
                 if not items:
-                    _row(self.eps, s).append(e)
+                    self._p[s].append(e)
                     continue
                 cur = s
                 last = len(items) - 1
@@ -469,7 +488,7 @@ class NFA:
                     nxt = e if k == last else self._new()
                     if plain and item[0] is C.LITERAL and item[1] < 0x80:
                         # an ASCII literal is one edge (most of a schema's bytes: keys, enums, punctuation)
-                        _row(self.edges, cur).append((item[1], item[1], nxt))
+                        self._e[cur].append((item[1], item[1], nxt))
                     else:
                         work.append(("item", item, cur, nxt, fl))
                     cur = nxt
@@ -531,18 +550,18 @@ class NFA:
             cur = nxt
         if hi == MAX_REPEAT:
             loop = self._new()
-            _row(self.eps, cur).append(loop)
+            self._p[cur].append(loop)
             body_end = self._new()
             work.append(("seq", sub, loop, body_end, fl))
-            _row(self.eps, body_end).append(loop)
-            _row(self.eps, loop).append(e)
+            self._p[body_end].append(loop)
+            self._p[loop].append(e)
         else:
             for _ in range(hi - lo):
                 nxt = self._new()
-                _row(self.eps, cur).append(e)
+                self._p[cur].append(e)
                 work.append(("seq", sub, cur, nxt, fl))
                 cur = nxt
-            _row(self.eps, cur).append(e)
+            self._p[cur].append(e)
 
     @staticmethod
     def _literal_set(cp: int, fl: int) -> cs.Ranges:
@@ -598,12 +617,12 @@ class NFA:
             cur = s
             for k, (lo, hi) in enumerate(seq):
                 if k == len(seq) - 1:
-                    _row(self.edges, cur).append((lo, hi, e))
+                    self._e[cur].append((lo, hi, e))
                 else:
                     key = (cur, lo, hi)
                     nxt = trie.get(key)
                     if nxt is None:
                         nxt = self._new()
                         trie[key] = nxt
-                        _row(self.edges, cur).append((lo, hi, nxt))
+                        self._e[cur].append((lo, hi, nxt))
                     cur = nxt

@@ -3,16 +3,18 @@
 
 Twin: ``tokensieve/automata/_earley_py.py`` (same names and semantics; its docstring has the protocol). Items
 are packed ``dr << 32 | origin``; the set's membership test is an open-addressing table instead of a Python
-set, predictions come from flat arrays, and the result's ``waiting`` lists are one ``array('Q')`` per symbol
-built from C buffers. Python objects are touched to look up earlier sets' lists when completing. Measured over
-the masks of 100 MaskBench files (cl100k, 33k sets): 0.68 s with the twin (tuples then), 0.45 s with a
-tuple per item built here, 0.31 s with the packed arrays.
+set, predictions come from flat arrays, and the result's ``waiting`` lists are one ``bytes`` of native uint64
+per symbol built from C buffers. Python objects are touched to look up earlier sets' lists when completing.
+Measured over the masks of 100 MaskBench files (cl100k, 33k sets): 0.68 s with the twin (tuples then), 0.45 s
+with a tuple per item built here, 0.31 s with packed ``array('Q')`` lists. ``bytes`` instead of arrays: the
+collector does not track them (nor a dict holding only them), so the rows a grammar keeps (84k objects after
+Github_ultra/o12344's masks) stopped lengthening every full collection (78 -> 62 ms there).
 """
 
 from cpython cimport array
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
 
 import array as _array
 
@@ -60,21 +62,29 @@ def prepare(tables):
     return p
 
 
+cdef inline const uint64_t *_items(object b, Py_ssize_t *n) except NULL:
+    """The packed items of one ``waiting`` list (``bytes`` of native uint64)."""
+    if type(b) is not bytes:
+        raise TypeError(f"waiting lists must be bytes, got {type(b).__name__}")
+    n[0] = PyBytes_GET_SIZE(b) // 8
+    return <const uint64_t *> PyBytes_AS_STRING(b)
+
+
 def scan_seeds(dict waiting, terminal_mask):
     """The items advanced over a lexeme of the terminals in ``terminal_mask`` (a bitmask), from a set's
     ``waiting``: in the set's symbol order."""
     cdef array.array seeds = array.clone(_Q, 0, False)
-    cdef array.array arr
-    cdef Py_ssize_t j, n
+    cdef const uint64_t *src
+    cdef Py_ssize_t j, n, m
     cdef long long sym
     for key, items in waiting.items():
         sym = key
         if sym < 0 and (terminal_mask >> (-1 - key)) & 1:
-            arr = <array.array?> items
+            src = _items(items, &m)
             n = len(seeds)
-            array.resize_smart(seeds, n + len(arr))
-            for j in range(len(arr)):
-                seeds.data.as_ulonglongs[n + j] = arr.data.as_ulonglongs[j] + (1ULL << 32)
+            array.resize_smart(seeds, n + m)
+            for j in range(m):
+                seeds.data.as_ulonglongs[n + j] = src[j] + (1ULL << 32)
     return seeds
 
 
@@ -164,8 +174,8 @@ cdef int _pair(Pairs *w, int64_t sym, uint64_t item) except -1:
 
 
 cdef tuple _waiting(Pairs *w):
-    """``({sym: array('Q') of its items}, allowed)``: symbols in first-appearance order, grouped in C (one
-    array per symbol instead of a tuple per item); ``allowed`` the bitmask of the terminals waited for."""
+    """``({sym: bytes of its packed items}, allowed)``: symbols in first-appearance order, grouped in C (one
+    ``bytes`` per symbol instead of a tuple per item); ``allowed`` the bitmask of the terminals waited for."""
     cdef Py_ssize_t cap = 16, i, g, n_groups = 0, j
     cdef uint64_t key, mask
     cdef uint64_t *keys
@@ -175,7 +185,6 @@ cdef tuple _waiting(Pairs *w):
     cdef Py_ssize_t *offs
     cdef uint64_t *flat
     cdef int64_t *group_sym
-    cdef array.array arr
     while cap < 2 * w.n + 2:
         cap *= 2
     mask = cap - 1
@@ -215,9 +224,8 @@ cdef tuple _waiting(Pairs *w):
         waiting = {}
         bits = 0
         for g in range(n_groups):
-            arr = array.clone(_Q, counts[g], False)
-            memcpy(arr.data.as_voidptr, &flat[offs[g]], counts[g] * sizeof(uint64_t))
-            waiting[group_sym[g]] = arr
+            waiting[group_sym[g]] = PyBytes_FromStringAndSize(<const char *> &flat[offs[g]],
+                                                              counts[g] * sizeof(uint64_t))
             if group_sym[g] < 0:  # a Python shift: grammars have far more than 64 terminals
                 bits |= (<object> 1) << <object> (-1 - group_sym[g])
         return waiting, bits
@@ -240,6 +248,8 @@ def close(Prepared p, seeds, int64_t k, list rows):
     cdef uint64_t it
     cdef int64_t dr, org, sym
     cdef array.array arr
+    cdef const uint64_t *src
+    cdef Py_ssize_t m
     s.cap = 256
     s.icap = 128
     s.n = 0
@@ -273,9 +283,9 @@ def close(Prepared p, seeds, int64_t k, list rows):
                     raise IndexError(f"item origin {org} beyond the {n_rows} earlier sets")
                 lst = rows[org].waiting.get(p.lhs[dr])
                 if lst is not None:
-                    arr = <array.array?> lst
-                    for j in range(len(arr)):
-                        _add(&s, arr.data.as_ulonglongs[j] + (1ULL << 32))
+                    src = _items(lst, &m)
+                    for j in range(m):
+                        _add(&s, src[j] + (1ULL << 32))
                 continue
             _pair(&w, sym, it)
             if sym >= 0:

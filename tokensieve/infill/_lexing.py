@@ -30,6 +30,7 @@ class ByteDFA:
         self.nfa = NFA(max_states=2_000_000)
         for rx, name in zip(regexes, names):
             self.nfa.add_terminal(rx, name)
+        self.nfa.freeze()
         self.n_terminals = len(regexes)
         self.max_states = max_states
         self._final_owner = {f: i for i, f in enumerate(self.nfa.finals)}
