@@ -45,7 +45,7 @@ _CLASS_SETS: dict[tuple, tuple] = {}  # (class items, flags) -> normalised range
 # pattern -> [edge rows, epsilon rows, live] numbered from 0 (start 0, final 1): the terminals every schema has (a
 # string body, a number, whitespace) are built and checked for an empty language once per process, then pasted
 # with shifted ids (a fifth of the cost)
-_FRAGMENTS: dict[str, list] = {}
+_FRAGMENTS: dict = {}  # regex text, or ("automaton", key) -> a terminal's rows
 _FRAGMENT_MIN_STATES = 16  # a key literal compiles about as fast as it pastes
 _FRAGMENT_MAX_STATES = 4096
 _FRAGMENT_BUDGET = 200_000  # states kept in all (~40 MB at worst); past it the cache starts over
@@ -266,17 +266,45 @@ class NFA:
         if lo == 0:
             self._p[s].append(e)
 
-    def add_terminal(self, pattern: str, where: str) -> int:
-        """Compile ``pattern`` as the next terminal; returns its index."""
+    # -- the surface an automaton terminal builds itself with (see grammar.Terminal) --
+    def new_state(self) -> int:
+        return self._new()
+
+    def add_edge(self, x: int, lo: int, hi: int, y: int) -> None:
+        """A byte edge ``x -[lo..hi]-> y``."""
+        if not 0 <= lo <= hi <= 255:
+            raise ValueError(f"edge byte range {lo}..{hi} outside 0..255")
+        self._e[x].append((lo, hi, y))
+
+    def add_eps(self, x: int, y: int) -> None:
+        self._p[x].append(y)
+
+    def add_chars(self, ranges, x: int, y: int) -> None:
+        """Edges from ``x`` to ``y`` over the UTF-8 encodings of the code point ``ranges`` (normalised)."""
+        self._charset(tuple(ranges), x, y, 0)
+
+    def add_items(self, items, x: int, y: int, where: str) -> None:
+        """The NFA of a parsed regex (``re._parser`` items, no flags) from ``x`` to ``y``."""
+        self._compile(list(items), x, y, 0, where)
+
+    def add_terminal(self, pattern, where: str) -> int:
+        """Compile ``pattern`` (regex text, or an automaton: see :class:`~tokensieve.grammar.Terminal`) as the
+        next terminal; returns its index."""
         self._thaw()
         first = len(self._e)
         idx = len(self.starts)
-        frag = _FRAGMENTS.get(pattern) if isinstance(pattern, str) else None
+        text = isinstance(pattern, str)
+        fkey = pattern if text else ("automaton", pattern.key)
+        frag = _FRAGMENTS.get(fkey)
         if frag is not None:
             s, e = self._paste(frag, idx)
             self._frag_of[idx] = frag
+        elif not text:
+            s, e = self._new(), self._new()
+            n_reps = len(self._reps)
+            pattern.emit(self, s, e)
         else:
-            items = _known_parse(pattern) if isinstance(pattern, str) else None
+            items = _known_parse(pattern)
             if items is not None:
                 items, flags = list(items), 0
             else:
@@ -290,6 +318,7 @@ class NFA:
             s, e = self._new(), self._new()
             n_reps = len(self._reps)
             self._compile(items, s, e, flags, where)
+        if frag is None:
             # rows become tuples of ints: the collector stops tracking them, so a big NFA does not lengthen
             # every full collection (those pauses landed inside masks)
             rows_e, rows_p, owner = self._e, self._p, self._o
@@ -297,12 +326,11 @@ class NFA:
                 owner[st] = idx
                 rows_e[st] = tuple(rows_e[st])
                 rows_p[st] = tuple(rows_p[st])
-            if (isinstance(pattern, str) and len(self._reps) == n_reps
-                    and _FRAGMENT_MIN_STATES <= len(self._e) - first <= _FRAGMENT_MAX_STATES):
+            if len(self._reps) == n_reps and _FRAGMENT_MIN_STATES <= len(self._e) - first <= _FRAGMENT_MAX_STATES:
                 # kept from its second build on: most of a schema's terminals occur in no other schema
-                h = hash(pattern)
+                h = hash(fkey)
                 if h in _SEEN:
-                    self._frag_of[idx] = self._remember(pattern, first)
+                    self._frag_of[idx] = self._remember(fkey, first)
                 else:
                     if len(_SEEN) >= _SEEN_LIMIT:
                         _SEEN.clear()
@@ -314,7 +342,7 @@ class NFA:
         self._dist = None
         return idx
 
-    def _remember(self, pattern: str, first: int) -> list:
+    def _remember(self, fkey, first: int) -> list:
         """Keep the rows of the terminal just built from state ``first`` on, numbered from 0; the entry's third
         item is the terminal's liveness once :meth:`live_mask` has computed it."""
         edges = tuple(tuple((lo, hi, y - first) for lo, hi, y in self._e[x]) for x in range(first, len(self._e)))
@@ -323,7 +351,7 @@ class NFA:
         if _fragment_states + len(edges) > _FRAGMENT_BUDGET:
             _FRAGMENTS.clear()
             _fragment_states = 0
-        entry = _FRAGMENTS[pattern] = [edges, eps, None]
+        entry = _FRAGMENTS[fkey] = [edges, eps, None]
         _fragment_states += len(edges)
         return entry
 

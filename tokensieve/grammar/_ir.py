@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from .._errors import GrammarError
+from .._errors import GrammarError, LimitExceededError
 
 __all__ = ["Terminal", "Rule", "Grammar", "term", "is_term", "term_index"]
 
@@ -32,12 +32,58 @@ def term_index(symbol: int) -> int:
     return -1 - symbol
 
 
-@dataclass(frozen=True)
 class Terminal:
-    """A lexeme class: ``name`` for messages, ``regex`` in Python ``re`` syntax (whole-lexeme match)."""
+    """A lexeme class: ``name`` for messages, ``regex`` in Python ``re`` syntax (whole-lexeme match).
 
-    name: str
-    regex: str
+    A terminal may be given by an ``automaton`` instead of text: an object with ``key`` (a content hash),
+    ``emit(nfa, start, end)`` (adds its byte NFA between two states of a lexer's NFA) and ``regex()`` (the same
+    language as text). The lexers build it straight from the automaton; ``regex`` renders the text on first
+    access (schema key languages such as "any name but these 40" take far longer to write as a regex and
+    compile back than to build directly). Immutable; equal when name and content are.
+    """
+
+    __slots__ = ("name", "_regex", "automaton")
+
+    def __init__(self, name: str, regex: str | None = None, automaton=None):
+        if (regex is None) == (automaton is None):
+            raise ValueError("a terminal has exactly one of regex and automaton")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_regex", regex)
+        object.__setattr__(self, "automaton", automaton)
+
+    def __setattr__(self, attr, value):
+        raise AttributeError("Terminal is immutable")
+
+    @property
+    def regex(self) -> str:
+        """The terminal's regex text (rendered from the automaton on first access; rendering may raise
+        LimitExceededError for a language whose regex would be too large)."""
+        if self._regex is None:
+            object.__setattr__(self, "_regex", self.automaton.regex())
+        return self._regex
+
+    @property
+    def key(self) -> str:
+        """What identifies the language: the regex text, or the automaton's content hash."""
+        return self._regex if self.automaton is None else "\0automaton:" + self.automaton.key
+
+    @property
+    def source(self):
+        """What the lexers build from: the automaton, else the regex text."""
+        return self.automaton if self.automaton is not None else self._regex
+
+    def __reduce__(self):
+        return (Terminal, (self.name, self._regex if self.automaton is None else None, self.automaton))
+
+    def __eq__(self, other):
+        return isinstance(other, Terminal) and (self.name, self.key) == (other.name, other.key)
+
+    def __hash__(self):
+        return hash((self.name, self.key))
+
+    def __repr__(self):
+        what = f"regex={self._regex!r}" if self.automaton is None else f"automaton={self.automaton!r}"
+        return f"Terminal(name={self.name!r}, {what})"
 
 
 @dataclass(frozen=True)
@@ -111,7 +157,7 @@ class Grammar:
         """A content hash: equal grammars share compiled artefacts."""
         h = hashlib.sha256()
         for t in self.terminals:
-            h.update(b"T\0" + t.regex.encode("utf-8", "surrogatepass") + b"\0")
+            h.update(b"T\0" + t.key.encode("utf-8", "surrogatepass") + b"\0")
         for r in self.rules:
             h.update(f"R{r.lhs}:{','.join(map(str, r.body))};".encode())
         h.update(f"S{self.start};I{','.join(map(str, self.ignore))}".encode())
@@ -131,7 +177,10 @@ class Grammar:
             alts = [" ".join(self.symbol_name(s) for s in r.body) or '""' for r in by_lhs.get(n, [])]
             lines.append(f"{self.nonterminals[n]}: " + "\n    | ".join(alts))
         for i, t in enumerate(self.terminals):
-            lines.append(f"{t.name}: /{t.regex}/")
+            try:
+                lines.append(f"{t.name}: /{t.regex}/")
+            except LimitExceededError:
+                lines.append(f"{t.name}: {t.automaton!r}  // no regex within the size limits")
         for i in self.ignore:
             lines.append(f"%ignore {self.terminals[i].name}")
         return "\n".join(lines)
@@ -150,15 +199,17 @@ class GrammarBuilder:
         self.ignore: list[int] = []
         self._fresh_count: dict[str, int] = {}
 
-    def terminal(self, regex: str, name: str | None = None) -> int:
-        """Symbol code for a terminal; terminals with the same regex are shared."""
+    def terminal(self, regex, name: str | None = None) -> int:
+        """Symbol code for a terminal given by regex text or an automaton (see :class:`Terminal`); terminals
+        with the same language text or automaton are shared."""
         if name is not None and name in self._term_by_name:
             return term(self._term_by_name[name])
-        idx = self._term_by_regex.get(regex)
+        made = Terminal("", regex) if isinstance(regex, str) else Terminal("", automaton=regex)
+        idx = self._term_by_regex.get(made.key)
         if idx is None:
             idx = len(self.terminals)
-            self.terminals.append(Terminal(name or f"T{idx}", regex))
-            self._term_by_regex[regex] = idx
+            self.terminals.append(Terminal(name or f"T{idx}", made._regex, made.automaton))
+            self._term_by_regex[made.key] = idx
         if name is not None:
             self._term_by_name[name] = idx
         return term(idx)

@@ -23,14 +23,14 @@ class Compiled:
 
     def __init__(self, grammar: Grammar, *, max_lexer_states: int = 100_000):
         g = reduce_grammar(grammar)
-        dfa = ByteDFA([t.regex for t in g.terminals], [t.name for t in g.terminals], max_states=max_lexer_states)
+        dfa = ByteDFA([t.source for t in g.terminals], [t.name for t in g.terminals], max_states=max_lexer_states)
         dead = [i for i in range(len(g.terminals)) if not dfa.live >> i & 1]
         if dead:  # a terminal with an empty language makes its rules unproductive
             bad = {-1 - i for i in dead}
             g = reduce_grammar(Grammar(g.terminals, g.nonterminals,
                                        tuple(r for r in g.rules if not bad.intersection(r.body)), g.start,
                                        tuple(t for t in g.ignore if t not in dead), g.source))
-            dfa = ByteDFA([t.regex for t in g.terminals], [t.name for t in g.terminals],
+            dfa = ByteDFA([t.source for t in g.terminals], [t.name for t in g.terminals],
                           max_states=max_lexer_states)
         self.grammar = g
         self.dfa = dfa

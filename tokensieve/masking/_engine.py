@@ -80,7 +80,7 @@ class CompiledGrammar:
         self.vocab = vocab
         # the parser's viable-prefix property (a non-empty row can be completed) needs a reduced grammar
         g = reduce_grammar(grammar)
-        self.lexer = Lexer([t.regex for t in g.terminals], [t.name for t in g.terminals],
+        self.lexer = Lexer([t.source for t in g.terminals], [t.name for t in g.terminals],
                            max_states=max_lexer_states)
         dead = [i for i in range(len(g.terminals)) if not self.lexer.live_terminals >> i & 1]
         if dead:  # terminals with an empty language make their rules unproductive
@@ -88,7 +88,7 @@ class CompiledGrammar:
             g = reduce_grammar(Grammar(g.terminals, g.nonterminals,
                                        tuple(r for r in g.rules if not bad.intersection(r.body)), g.start,
                                        tuple(t for t in g.ignore if t not in dead), g.source))
-            self.lexer = Lexer([t.regex for t in g.terminals], [t.name for t in g.terminals],
+            self.lexer = Lexer([t.source for t in g.terminals], [t.name for t in g.terminals],
                                max_states=max_lexer_states)
         self.reduced = g
         self.ignore_mask = 0

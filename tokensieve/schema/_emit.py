@@ -26,7 +26,7 @@ from ..grammar._ir import Grammar, GrammarBuilder, Rule
 from . import _automata as A
 from ._compile import Compiler, _names_complement
 from ._shape import FALSE, TRUE, And, ArrC, Const, Not, ObjC, Or
-from ._strings import json_string_regex
+from ._strings import StringAutomaton, json_string_regex
 
 __all__ = ["Layout", "Emitter", "MAX_ANY_ORDER_KEYS", "MAX_RULES", "MAX_TERMINAL_CHARS", "MAX_CONTAINER_STATES"]
 
@@ -178,13 +178,18 @@ class Emitter:
         hit = self.term_cache.get(id(lang))
         if hit is not None:
             return hit[1]
-        if kind == "string":
-            regex = json_string_regex(lang)
+        if kind == "string" and not lang.has_ast():
+            # a product's DFA: built into the lexer directly (its regex text is rendered only on demand)
+            regex = StringAutomaton(lang.dfa())
+            self.term_chars += 16 * regex.n_edges  # about what each edge costs as text
         else:
-            ast = lang.ast()
-            regex = A.to_regex(ast, A.plain_set)
-            remember_parse(regex, A.to_items(ast, A.plain_items))
-        self.term_chars += len(regex)
+            if kind == "string":
+                regex = json_string_regex(lang)
+            else:
+                ast = lang.ast()
+                regex = A.to_regex(ast, A.plain_set)
+                remember_parse(regex, A.to_items(ast, A.plain_items))
+            self.term_chars += len(regex)
         if self.term_chars > MAX_TERMINAL_CHARS:
             raise LimitExceededError("grammar size", f"terminal regexes exceed {MAX_TERMINAL_CHARS} characters")
         t = self.b.terminal(regex, f"{'STRING' if kind == 'string' else 'NUMBER'}{len(self.term_cache)}")

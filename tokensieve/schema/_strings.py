@@ -17,13 +17,14 @@ as one character for ``minLength``/``maxLength``, and every decoded character is
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 from ..automata._regex import C, parse_regex, remember_parse
 from . import _automata as A
 from ._lang import Lang
 
-__all__ = ["SIGMA", "ALL_STRINGS", "string_lang", "json_string_regex", "length_lang",
+__all__ = ["SIGMA", "ALL_STRINGS", "string_lang", "json_string_regex", "StringAutomaton", "length_lang",
            "restrict_length", "unit_regex"]
 
 SIGMA = A.lit(A.UNIVERSE)
@@ -141,6 +142,62 @@ def json_string_regex(lang_or_ast) -> str:
 
 
 _QUOTE = (C.LITERAL, 0x22)
+# characters spelled only raw, as one ASCII byte: their DFA edges become byte edges (trie edges of key names)
+_PLAIN_ASCII = A.cs_diff(((0x20, 0x7E),), A.cs_chars('"\\/'))
+
+
+class StringAutomaton:
+    """The JSON string terminal (quotes included) of a decoded-string DFA, for :class:`~tokensieve.grammar.
+    Terminal`: the lexers build its byte NFA from the DFA directly, and the regex text is rendered only if asked
+    for. Key languages such as "any name but these 40 and not ^x-" come out of products as DFAs; writing them
+    as a regex (state elimination) and compiling that back took up to 300 ms a terminal.
+
+    The NFA has one state per DFA state; an edge group ``C -> q`` is the spellings of :func:`unit_regex` (raw,
+    short and ``\\u`` escapes) built once per ``(C, q)`` and entered by an epsilon edge from every state that
+    has it, except characters spelled only as one ASCII byte, which are byte edges.
+    """
+
+    __slots__ = ("dfa", "key", "n_edges")
+
+    def __init__(self, dfa: "A.DFA"):
+        d = dfa.minimize()
+        if d.is_empty():
+            raise ValueError("empty string language has no terminal")
+        self.dfa = d
+        self.n_edges = sum(len(row) for row in d.trans)
+        self.key = hashlib.sha256(repr((d.trans, d.accept)).encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<JSON string automaton of {len(self.dfa.trans)} states, {self.n_edges} edges>"
+
+    def regex(self) -> str:
+        return json_string_regex(A.dfa_to_ast(self.dfa))
+
+    def emit(self, nfa, start: int, end: int) -> None:
+        d = self.dfa
+        ids = [nfa.new_state() for _ in range(len(d.trans))]
+        nfa.add_edge(start, 0x22, 0x22, ids[0])
+        entries: dict[tuple, int] = {}
+        for p, row in enumerate(d.trans):
+            if d.accept[p]:
+                nfa.add_edge(ids[p], 0x22, 0x22, end)
+            by_target: dict[int, list] = {}
+            for lo, hi, q in row:
+                by_target.setdefault(q, []).append((lo, hi))
+            for q, ranges in by_target.items():
+                cset = A.cs_norm(ranges)
+                plain = A.cs_inter(cset, _PLAIN_ASCII)
+                if plain:
+                    for lo, hi in plain:
+                        nfa.add_edge(ids[p], lo, hi, ids[q])
+                    cset = A.cs_diff(cset, plain)
+                    if not cset:
+                        continue
+                entry = entries.get((cset, q))
+                if entry is None:
+                    entry = entries[(cset, q)] = nfa.new_state()
+                    nfa.add_items(unit_items(cset), entry, ids[q], "a JSON string automaton")
+                nfa.add_eps(ids[p], entry)
 
 
 @lru_cache(maxsize=8192)
