@@ -268,3 +268,23 @@ def test_grammar_shape():
         assert re.fullmatch(t.regex, "") is None, t
     assert grammar.start == 0
     assert json.loads(grammar.source)["json_schema"]["whitespace"] == "flexible"
+
+
+def test_references_to_one_definition_share_its_rules():
+    """A definition referenced from many places (directly, through an alias definition, or as an equal allOf)
+    is emitted once: the grammar grows by a member per reference, not by the definition's size (an audit-log
+    schema referred to one 230-property object 160 times: 150k rules, 3 s to compile)."""
+    fields = {f"f{i}": {"type": "array", "items": {"type": "string"}, "maxItems": 2} for i in range(40)}
+
+    def schema(n_refs):
+        return {"definitions": {"rec": {"type": "object", "properties": fields},
+                                "alias": {"$ref": "#/definitions/rec"}},
+                "type": "object",
+                "properties": {f"r{j}": {"$ref": "#/definitions/" + ("alias" if j % 2 else "rec")}
+                               for j in range(n_refs)}}
+
+    one, many = grammar_from_json_schema(schema(1)), grammar_from_json_schema(schema(60))
+    assert len(many.rules) < len(one.rules) + 60 * 8, (len(one.rules), len(many.rules))
+    valid = [{"r0": {"f1": ["a"], "f39": []}, "r7": {"f0": ["x", "y"]}, "r59": {}}]
+    invalid = [{"r3": {"f1": ["a", "b", "c"]}}, {"r8": {"f2": "a"}}, {"r1": []}]
+    check(schema(60), valid=valid, invalid=invalid)

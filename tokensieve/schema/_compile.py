@@ -229,7 +229,7 @@ def _trie_complement_ast(names):
     for node in range(len(trie) - 1, -1, -1):  # children always have larger indexes
         kids = trie[node]
         lparts, iparts = [], []
-        other = A.cs_diff(_PLAIN, A.cs_chars("".join(kids)))
+        other = _plain_but("".join(sorted(kids)))
         if other:
             lparts.append(A.lit(other))
         for ch, child in sorted(kids.items()):
@@ -247,6 +247,12 @@ def _trie_complement_ast(names):
             top = _distinct_alt([x for x in (tail, body) if x != A.EMPTY])
             return top if final[0] else A.opt(top)
         inner[node] = body if final[node] else A.opt(body)
+
+
+@lru_cache(maxsize=4096)
+def _plain_but(chars: str) -> tuple:
+    """_PLAIN without ``chars`` (trie nodes mostly have one or two children: a few hundred distinct sets)."""
+    return A.cs_diff(_PLAIN, A.cs_chars(chars))
 
 
 def _distinct_alt(parts: list):
