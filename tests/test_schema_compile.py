@@ -288,3 +288,30 @@ def test_references_to_one_definition_share_its_rules():
     valid = [{"r0": {"f1": ["a"], "f39": []}, "r7": {"f0": ["x", "y"]}, "r59": {}}]
     invalid = [{"r3": {"f1": ["a", "b", "c"]}}, {"r8": {"f2": "a"}}, {"r1": []}]
     check(schema(60), valid=valid, invalid=invalid)
+
+
+def test_repeated_number_bounds_share_one_language():
+    """Equal bounds as written share one language (a range repeated over 100 properties took 0.9 s); 1 and 1.0
+    are kept apart, since the float reading depends on how a bound is written."""
+    from tokensieve.schema._numbers import bounds_lang
+
+    assert bounds_lang([(1, False)], [(9, True)]) is bounds_lang([(1, False)], [(9, True)])
+    assert bounds_lang([(1, False)], []) is not bounds_lang([(1.0, False)], [])
+    assert bounds_lang([(1, False)], []) is not bounds_lang([(1, True)], [])
+    props = {f"p{i}": {"type": "integer", "minimum": -3, "exclusiveMaximum": 40} for i in range(30)}
+    check({"type": "object", "properties": props}, valid=[{"p0": -3, "p29": 39}],
+          invalid=[{"p3": 40}, {"p28": -4}, {"p1": 1.5}])
+
+
+@pytest.mark.parametrize("names", [["a"], ["ab", "abc", "b"], ["x-1", "", "y z"], ["é", "a\\"]],
+                         ids=["one", "prefixes", "empty-name", "non-plain"])
+def test_names_complement_dfa_equals_its_ast(names):
+    """The other-keys language gets its DFA from the names' trie; it must equal the AST's language."""
+    from tokensieve.schema import _automata as A
+    from tokensieve.schema._compile import _names_complement
+
+    lang = _names_complement(names)
+    from_trie = lang.dfa()
+    from_ast = A.dfa_from_nfa(A.nfa_from_ast(lang.ast()))
+    assert A.product(from_trie, from_ast, "diff").is_empty() and A.product(from_ast, from_trie, "diff").is_empty()
+    assert not any(from_trie.matches(n) for n in names) and from_trie.matches("zz-not-a-name")

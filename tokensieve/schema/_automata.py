@@ -353,11 +353,12 @@ class DFA:
     ``trans[s]`` is a tuple of ``(lo, hi, target)`` sorted by ``lo``; ``accept[s]`` a bool.
     """
 
-    __slots__ = ("trans", "accept")
+    __slots__ = ("trans", "accept", "minimal")
 
-    def __init__(self, trans, accept):
+    def __init__(self, trans, accept, minimal: bool = False):
         self.trans = trans
         self.accept = accept
+        self.minimal = minimal  # made by minimize(): minimizing again returns it as it is
 
     def __len__(self) -> int:
         return len(self.trans)
@@ -425,6 +426,8 @@ class DFA:
         splitting block keeps its largest part's id, so a state moves O(log n) times: Moore's rounds re-signed
         every state and took n rounds on a length-bounded chain (maxLength 255: 60 ms a call, 1.2 s a schema).
         """
+        if self.minimal:
+            return self
         d = self.trim()
         trans = d.trans
         n = len(trans)
@@ -510,7 +513,7 @@ class DFA:
                     merged.append((lo, hi, tb))
             trans[order[b]] = tuple(merged)
             accept[order[b]] = d.accept[s]
-        return DFA(trans, accept)
+        return DFA(trans, accept, minimal=True)
 
     def complete(self, universe: tuple) -> "DFA":
         """Add a sink so every code point of ``universe`` has a transition from every state."""
