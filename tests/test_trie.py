@@ -75,26 +75,33 @@ def _utf8_prefix_state(data: bytes):
 
 @settings(max_examples=150, deadline=None)
 @given(_u8_tokens)
-def test_utf8_pure_equals_brute_force(tokens):
-    """A loop on the ASCII class {a, b} that reads other characters as UTF-8: a node's subtree is skipped when
-    it starts a character, every path below is well-formed with ASCII in the class, and every token there
-    ends on a character boundary."""
+def test_utf8_pure_and_loop_ends_equal_brute_force(tokens):
+    """A loop on the ASCII class {a, b} that reads other characters as UTF-8: a node's subtree is skippable
+    when it starts a character and every path below is well-formed with ASCII in the class; its tokens end at
+    a boundary (state 0) or owing 1..3 bytes (states 1..3 of a table that only counts)."""
     trie = TokenTrie(tokens)
     strings = _node_strings(trie)
     cls = np.zeros(256, dtype=bool)
     cls[[0x61, 0x62]] = True
-    assert trie.utf8_pure(cls, build_first=False) is None  # a class asked for the first time
-    pure = trie.utf8_pure(cls, build_first=False)
-    assert pure is trie.utf8_pure(cls)
+    pure = trie.utf8_pure(cls)
+    # a counting loop automaton: 0 boundary, q = bytes owed (no range checks: ill-formed paths are not pure)
+    table = np.full((4, 256), -1, dtype=np.int8)
+    table[0, [0x61, 0x62]] = 0
+    table[0, 0xC2:0xE0], table[0, 0xE0:0xF0], table[0, 0xF0:0xF5] = 1, 2, 3
+    for q in (1, 2, 3):
+        table[q, 0x80:0xC0] = q - 1
+    ends = trie.loop_ends(table)
     token_set = set(tokens)
     for i, s in enumerate(strings):
         parent = s[:-1]
         ok_parent, owed_parent = _utf8_prefix_state(parent)
         below = [t for t in strings if t.startswith(s)]
-
         def fine(t):
-            well, owed = _utf8_prefix_state(t)
-            in_class = all(b >= 0x80 or b in (0x61, 0x62) for b in t[len(parent):])
-            return well and in_class and (owed == 0 or t not in token_set)
-
-        assert bool(pure[i]) == (ok_parent and owed_parent == 0 and all(fine(t) for t in below)), (s, below)
+            well, _ = _utf8_prefix_state(t)
+            rel = t[len(parent):]
+            return well and all(b >= 0x80 or b in (0x61, 0x62) for b in rel)
+        want = ok_parent and owed_parent == 0 and all(fine(t) for t in below)
+        assert bool(pure[i]) == want, (s, below)
+        if want:
+            got = {q for q in range(4) if ends[i] >> q & 1}
+            assert got == {_utf8_prefix_state(t)[1] for t in below if t in token_set}, (s, below)

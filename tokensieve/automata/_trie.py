@@ -156,31 +156,20 @@ class TokenTrie:
             self.__dict__["_utf8"] = u
         return u
 
-    def utf8_pure(self, cls: np.ndarray, build_first: bool = True) -> np.ndarray | None:
+    def utf8_pure(self, cls: np.ndarray) -> np.ndarray:
         """Subtrees a state that loops on the ASCII bytes of ``cls`` and reads every other character as UTF-8
-        (a JSON string body) stays alive through and ends in: ``out[i]`` is 1 when node ``i`` starts a character,
-        every path below it, its own byte included, is well-formed UTF-8 whose ASCII bytes are in ``cls``, and
-        every token there ends on a character boundary (so back in the loop state). The non-ASCII twin of
-        :attr:`TrieSlice.pure`: cl100k has ~20k tokens with such bytes, which byte-class slices cannot skip; the
-        few hundred that end inside a character are walked. Cached per class; with ``build_first`` False, None
-        the first time a class is asked for (building one costs ~2 ms on cl100k)."""
+        (a JSON string body) stays alive through: ``out[i]`` is 1 when node ``i`` starts a character and every
+        path below it, its own byte included, is well-formed UTF-8 whose ASCII bytes are in ``cls`` (tokens
+        may end inside a character). The non-ASCII twin of :attr:`TrieSlice.pure` (cl100k has ~20k tokens with
+        such bytes, which byte-class slices cannot skip). Cached per class."""
         key = ("utf8", np.packbits(np.asarray(cls, dtype=bool)).tobytes())
         cache = self.__dict__.setdefault("_slices", {})
-        with _SLICE_LOCK:
-            hit = cache.get(key)
-            if hit is None and not build_first:
-                asked = self.__dict__.setdefault("_slice_asks", set())
-                if key not in asked:
-                    if len(asked) >= 4096:
-                        asked.clear()
-                    asked.add(key)
-                    return None
+        hit = cache.get(key)
         if hit is not None:
             return hit
         u, b = self.utf8_state, self.byte
         ascii_ok = np.asarray(cls, dtype=bool)[:128]
-        ends_inside = (np.diff(self.tok_start) > 0) & (u != 0)  # a token that stops inside a character
-        off = (u == UTF8_ERR) | ((b < 128) & ~ascii_ok[np.minimum(b, 127)]) | ends_inside
+        off = (u == UTF8_ERR) | ((b < 128) & ~ascii_ok[np.minimum(b, 127)])
         below = np.concatenate([[0], np.cumsum(off, dtype=np.int32)])
         starts = (u != UTF8_ERR) & ((b < 0x80) | (b >= 0xC0))  # the decoder was at a boundary before it
         out = ((below[self.next] == below[:self.n_nodes]) & starts).view(np.uint8)
@@ -190,6 +179,38 @@ class TokenTrie:
             cache[key] = out
         return out
 
+
+    def loop_ends(self, table: np.ndarray) -> np.ndarray:
+        """Where the tokens of a :meth:`utf8_pure` subtree end, for a loop automaton ``table``: compact states,
+        0 the loop state (a character boundary), ``table[q, b]`` the next one or -1, at most 32. ``out[i]`` has
+        bit ``q`` when a token below node ``i`` (its own included) ends in ``q``, the walk having entered ``i``
+        at the boundary in state 0 (meaningful where ``utf8_pure`` is 1). Cached per table."""
+        table = np.asarray(table, dtype=np.int8)
+        if table.shape[0] > 32:
+            raise ValueError("a loop automaton of more than 32 states")
+        key = ("ends", table.shape[0], table.tobytes())
+        cache = self.__dict__.setdefault("_slices", {})
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        n, b, u = self.n_nodes, self.byte, self.utf8_state
+        q = np.full(n, -1, dtype=np.int8)
+        by_depth, par = self._by_depth(), self.parent
+        starts = (u != UTF8_ERR) & ((b < 0x80) | (b >= 0xC0))  # a character starts here: from state 0
+        for d in range(1, len(by_depth)):
+            here = by_depth[d]
+            before = np.zeros(here.size, dtype=np.int8) if d == 1 else np.where(starts[here], 0, q[par[here]])
+            q[here] = np.where(before >= 0, table[np.maximum(before, 0), b[here]], -1)
+        has_tok = np.diff(self.tok_start) > 0
+        acc = np.where(has_tok & (q >= 0), np.left_shift(1, np.maximum(q, 0).astype(np.int64)), 0).astype(np.uint32)
+        for d in range(len(by_depth) - 1, 1, -1):  # bottom-up: a node gathers its children's bits
+            here = by_depth[d]
+            np.bitwise_or.at(acc, par[here], acc[here])
+        with _SLICE_LOCK:
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))
+            cache[key] = acc
+        return acc
 
 
 def _utf8_table() -> np.ndarray:

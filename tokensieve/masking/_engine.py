@@ -111,8 +111,7 @@ class CompiledGrammar:
         self.mask_cache_limit = max(16, _MASK_CACHE_BYTES // (4 * self.n_words))
         self.ci_cache: OrderedDict[int, _CIEntry] = OrderedDict()
         self.recent_rows = _RecentRows(_RECENT_ROW_ITEMS)
-        # loop state -> the subtrees a walk skips in it, or whether it reads UTF-8 (slice not built yet)
-        self._loop_skips: dict[int, np.ndarray | bool] = {}
+        self._loop_skips: dict[int, tuple] = {}  # loop state -> (subtrees skipped in it, their end states)
 
     def _set_start(self, row) -> None:
         if row.start_state < 0:
@@ -177,11 +176,11 @@ class CompiledGrammar:
         t = int(vals[j])
         lp = self._loop_slice(t)
         if lp is not None:
-            lpure = self._loop_skip(t, lp)
+            lpure, lends, qmap = self._loop_skip(t, lp)
             if t == state:  # the state loops: its tokens of class bytes only are the precomputed mask
                 k = lp.max_len
-                return lp.cls, lp.pure, lp.inside(k), k, t, lpure, ({t} if lp.lengths else set())
-            return None, None, None, 0, t, lpure, set()
+                return lp.cls, lp.pure, lp.inside(k), k, t, lpure, ({t} if lp.lengths else set()), lends, qmap
+            return None, None, None, 0, t, lpure, set(), lends, qmap
         cls = row == t
         sl = self.trie.slice(cls, self.n_words, build_first=False)
         if sl is None:  # a class seen once so far: building it costs more than one plain walk
@@ -201,7 +200,7 @@ class CompiledGrammar:
         # skipped off the run too
         loop = chain[-1] if chain[-1] == chain[-2] else -1
         ends0 = {chain[n] for n in sl.lengths if n <= k}
-        return sl.cls, sl.pure, sl.inside(k), k, loop, (sl.pure if loop >= 0 else None), ends0
+        return sl.cls, sl.pure, sl.inside(k), k, loop, (sl.pure if loop >= 0 else None), ends0, None, None
 
     def _loop_slice(self, t: int):
         """The slice of the bytes on which state ``t`` loops (None if fewer than ``_SLICE_MIN_BYTES`` or not
@@ -211,21 +210,30 @@ class CompiledGrammar:
             return None
         return self.trie.slice(loop, self.n_words, build_first=False)
 
-    def _loop_skip(self, t: int, lp) -> np.ndarray:
-        """The subtrees a walk in loop state ``t`` skips, marking their tokens (which all end in ``t``): UTF-8
-        aware (:meth:`TokenTrie.utf8_pure`) when ``t`` reads every non-ASCII character exactly as well-formed
-        UTF-8 does, as a JSON string body does (a new string-body state on cl100k: 122 -> 90 us); else, or
-        while that class is new, the byte-class slice's."""
+    def _loop_skip(self, t: int, lp) -> tuple:
+        """``(lpure, lends, qmap)`` for a walk in loop state ``t``: the subtrees it skips (marking their tokens)
+        and, when they hold tokens that end inside a character, where: ``lends[i]`` the bitmask of compact states
+        (``qmap[q]`` the lexer state) the tokens below node ``i`` end in. UTF-8-aware
+        (:meth:`TokenTrie.utf8_pure`) when ``t`` reads every non-ASCII character exactly as well-formed UTF-8
+        does, as a JSON string body does (a new string-body state on cl100k: 123 -> 88 us); else the byte-class
+        slice, whose subtrees all end in ``t`` (``lends`` None)."""
         hit = self._loop_skips.get(t)
         if hit is None:
-            hit = self._loop_skips[t] = _reads_utf8(self.lexer, t)
-        if hit is False:
-            return lp.pure
-        if hit is True:  # the class's UTF-8 slice is built on its second ask
-            built = self.trie.utf8_pure(lp.cls, build_first=False)
-            if built is None:
-                return lp.pure
-            hit = self._loop_skips[t] = built
+            order = _utf8_continuations(self.lexer, t)
+            if order is None or len(order) > 32:
+                hit = (lp.pure, None, None)
+            else:
+                index = {s: i for i, s in enumerate(order)}
+                table = np.full((len(order), 256), -1, dtype=np.int8)
+                for i, s in enumerate(order):
+                    row = self.lexer.row(s)
+                    for b in range(256):
+                        nxt = int(row[b])
+                        # from t, only its loop bytes and UTF-8 lead bytes stay in the automaton
+                        if nxt in index and (i != 0 or b >= 0x80 or nxt == t):
+                            table[i, b] = index[nxt]
+                hit = (self.trie.utf8_pure(lp.cls), self.trie.loop_ends(table), np.asarray(order, dtype=np.int32))
+            self._loop_skips[t] = hit
         return hit
 
     def _budget_ready(self) -> None:
@@ -249,33 +257,30 @@ _JSON_STRING_BYTES[[0x22, 0x5C]] = False
 _COMPILED: "OrderedDict[tuple[str, str], CompiledGrammar]" = OrderedDict()
 
 
-def _reads_utf8(lexer: Lexer, t: int) -> bool:
-    """Whether ``t``'s non-ASCII bytes behave exactly like well-formed UTF-8: every character leads back to
-    ``t`` and every ill-formed byte is dead (a bisimulation with the decoder table from ``(t, boundary)``)."""
+def _utf8_continuations(lexer: Lexer, t: int) -> list | None:
+    """``t`` then the lexer states inside a character (in the order found: the same for equal automata), when
+    ``t``'s non-ASCII bytes behave exactly like well-formed UTF-8 (every character leads back to ``t``, every
+    ill-formed byte is dead), else None. A walk of a bisimulation with the decoder table from ``(t, boundary)``."""
+    table = utf8_table
     pair = {t: 0}
     order = [t]
-    for s in order:
+    for s in order:  # breadth-first, bytes in order
         d = pair[s]
-        lo = 0x80 if d == 0 else 0  # at a boundary, ASCII is the byte-class slice's business
-        dn = utf8_table[d, lo:]
-        sn = lexer.row(s)[lo:]
-        err, bnd = dn == UTF8_ERR, dn == 0
-        if (sn[err] != DEAD).any() or (sn[bnd] != t).any():
-            return False
-        mid = ~(err | bnd)
-        sm, dm = sn[mid], dn[mid]
-        if (sm <= DEAD).any() or (sm == t).any():
-            return False
-        for x, y in set(zip(sm.tolist(), dm.tolist())):
-            old = pair.get(x)
-            if old is None:
-                pair[x] = y
-                order.append(x)
-            elif old != y:
-                return False
-        if len(order) > 64:  # not the decoder's shape
-            return False
-    return True
+        row = lexer.row(s)
+        for b in range(0x80 if d == 0 else 0, 256):  # at a boundary, ASCII is the byte-class slice's business
+            dn, sn = int(table[d, b]), int(row[b])
+            if dn == UTF8_ERR:
+                if sn != DEAD:
+                    return None
+            elif dn == 0:
+                if sn != t:
+                    return None
+            elif sn <= DEAD or sn == t or pair.get(sn, dn) != dn:
+                return None
+            elif sn not in pair:
+                pair[sn] = dn
+                order.append(sn)
+    return order
 
 
 def _trie_for(vocab: Vocabulary) -> TokenTrie:
