@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["TokenTrie", "UTF8_ERR", "utf8_table"]
+__all__ = ["TokenTrie"]
 
 _SLICE_LOCK = threading.Lock()
 
@@ -119,127 +119,6 @@ class TokenTrie:
                 cache.pop(next(iter(cache)))
             cache[key] = sl
         return sl
-
-
-    @property
-    def parent(self) -> np.ndarray:
-        """``parent[i]``: the node above ``i`` (-1 for the root's children)."""
-        par = self.__dict__.get("_parent")
-        if par is None:
-            par = np.full(self.n_nodes, -1, dtype=np.int32)
-            by_depth = self._by_depth()
-            for d in range(2, len(by_depth)):
-                above, here = by_depth[d - 1], by_depth[d]
-                if here.size:  # preorder: the parent is the last node one level up before the node
-                    par[here] = above[np.searchsorted(above, here) - 1]
-            self.__dict__["_parent"] = par
-        return par
-
-    def _by_depth(self) -> list:
-        """Node indexes of each depth (ascending), index 0 empty."""
-        order = np.argsort(self.depth, kind="stable")
-        cuts = np.searchsorted(self.depth[order], np.arange(self.max_depth + 2))
-        return [order[cuts[d]:cuts[d + 1]] for d in range(self.max_depth + 1)]
-
-    @property
-    def utf8_state(self) -> np.ndarray:
-        """``utf8_state[i]``: the UTF-8 decoder state (see ``_UTF8``) after node ``i``'s path, read from the root
-        as a character boundary; ``UTF8_ERR`` once the path is not well-formed UTF-8 from there."""
-        u = self.__dict__.get("_utf8")
-        if u is None:
-            u = np.zeros(self.n_nodes, dtype=np.uint8)
-            by_depth, par = self._by_depth(), self.parent
-            for d in range(1, len(by_depth)):
-                here = by_depth[d]
-                before = np.zeros(here.size, dtype=np.uint8) if d == 1 else u[par[here]]
-                u[here] = _UTF8[before, self.byte[here]]
-            self.__dict__["_utf8"] = u
-        return u
-
-    def utf8_pure(self, cls: np.ndarray) -> np.ndarray:
-        """Subtrees a state that loops on the ASCII bytes of ``cls`` and reads every other character as UTF-8
-        (a JSON string body) stays alive through: ``out[i]`` is 1 when node ``i`` starts a character and every
-        path below it, its own byte included, is well-formed UTF-8 whose ASCII bytes are in ``cls`` (tokens
-        may end inside a character). The non-ASCII twin of :attr:`TrieSlice.pure` (cl100k has ~20k tokens with
-        such bytes, which byte-class slices cannot skip). Cached per class."""
-        key = ("utf8", np.packbits(np.asarray(cls, dtype=bool)).tobytes())
-        cache = self.__dict__.setdefault("_slices", {})
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        u, b = self.utf8_state, self.byte
-        ascii_ok = np.asarray(cls, dtype=bool)[:128]
-        off = (u == UTF8_ERR) | ((b < 128) & ~ascii_ok[np.minimum(b, 127)])
-        below = np.concatenate([[0], np.cumsum(off, dtype=np.int32)])
-        starts = (u != UTF8_ERR) & ((b < 0x80) | (b >= 0xC0))  # the decoder was at a boundary before it
-        out = ((below[self.next] == below[:self.n_nodes]) & starts).view(np.uint8)
-        with _SLICE_LOCK:
-            if len(cache) >= 64:
-                cache.pop(next(iter(cache)))
-            cache[key] = out
-        return out
-
-
-    def loop_ends(self, table: np.ndarray) -> np.ndarray:
-        """Where the tokens of a :meth:`utf8_pure` subtree end, for a loop automaton ``table``: compact states,
-        0 the loop state (a character boundary), ``table[q, b]`` the next one or -1, at most 32. ``out[i]`` has
-        bit ``q`` when a token below node ``i`` (its own included) ends in ``q``, the walk having entered ``i``
-        at the boundary in state 0 (meaningful where ``utf8_pure`` is 1). Cached per table."""
-        table = np.asarray(table, dtype=np.int8)
-        if table.shape[0] > 32:
-            raise ValueError("a loop automaton of more than 32 states")
-        key = ("ends", table.shape[0], table.tobytes())
-        cache = self.__dict__.setdefault("_slices", {})
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        n, b, u = self.n_nodes, self.byte, self.utf8_state
-        q = np.full(n, -1, dtype=np.int8)
-        by_depth, par = self._by_depth(), self.parent
-        starts = (u != UTF8_ERR) & ((b < 0x80) | (b >= 0xC0))  # a character starts here: from state 0
-        for d in range(1, len(by_depth)):
-            here = by_depth[d]
-            before = np.zeros(here.size, dtype=np.int8) if d == 1 else np.where(starts[here], 0, q[par[here]])
-            q[here] = np.where(before >= 0, table[np.maximum(before, 0), b[here]], -1)
-        has_tok = np.diff(self.tok_start) > 0
-        acc = np.where(has_tok & (q >= 0), np.left_shift(1, np.maximum(q, 0).astype(np.int64)), 0).astype(np.uint32)
-        for d in range(len(by_depth) - 1, 1, -1):  # bottom-up: a node gathers its children's bits
-            here = by_depth[d]
-            np.bitwise_or.at(acc, par[here], acc[here])
-        with _SLICE_LOCK:
-            if len(cache) >= 64:
-                cache.pop(next(iter(cache)))
-            cache[key] = acc
-        return acc
-
-
-def _utf8_table() -> np.ndarray:
-    """Well-formed UTF-8 (no surrogates, no overlongs) as a DFA: 0 at a character boundary; 1 and 2: that many
-    continuation bytes to go; 3 (after E0), 4 (after ED), 6 (after F0), 7 (after F4): restricted second bytes; 5:
-    three to go; ``UTF8_ERR`` absorbing."""
-    t = np.full((UTF8_ERR + 1, 256), UTF8_ERR, dtype=np.uint8)
-    t[0, 0x00:0x80] = 0
-    t[0, 0xC2:0xE0] = 1
-    t[0, 0xE0] = 3
-    t[0, 0xE1:0xED] = 2
-    t[0, 0xED] = 4
-    t[0, 0xEE:0xF0] = 2
-    t[0, 0xF0] = 6
-    t[0, 0xF1:0xF4] = 5
-    t[0, 0xF4] = 7
-    t[1, 0x80:0xC0] = 0
-    t[2, 0x80:0xC0] = 1
-    t[3, 0xA0:0xC0] = 1
-    t[4, 0x80:0xA0] = 1
-    t[5, 0x80:0xC0] = 2
-    t[6, 0x90:0xC0] = 2
-    t[7, 0x80:0x90] = 2
-    return t
-
-
-UTF8_ERR = 8
-_UTF8 = _utf8_table()
-utf8_table = _UTF8  # read-only by convention: the lexers check their string bodies against it
 
 
 class TrieSlice:

@@ -315,15 +315,12 @@ cdef int _push(IntVec *v, int x) except -1 nogil:
 
 def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uint8_t[::1] cls,
                       const uint8_t[::1] pure, const uint32_t[::1] inside, int k, int loop,
-                      const uint8_t[::1] lpure, ends0, const uint32_t[::1] lends=None,
-                      const int32_t[::1] qmap=None):
+                      const uint8_t[::1] lpure, ends0):
     """:func:`collect_ci` with trie slices. A run: ``start_state`` steps uniformly through the byte class ``cls``
     for ``k`` bytes; ``pure`` and ``inside`` (= ``TrieSlice.inside(k)``) are that class's slice and ``ends0`` the
     states its tokens end in; subtrees of class bytes only, no deeper than ``k``, on the run are not walked. A
     loop: the state ``loop`` stays itself on every byte of the subtrees ``lpure`` marks, which are skipped
-    wherever the walk is in ``loop`` (their tokens marked); they end in ``loop``, or with ``lends`` in the
-    states ``qmap[q]`` for the bits ``q`` of ``lends[i]`` (subtrees of UTF-8 characters, whose tokens may end
-    inside one). ``cls`` None: no run; ``lpure`` None: no loop.
+    wherever the walk is in ``loop`` (their tokens marked). ``cls`` None: no run; ``lpure`` None: no loop.
 
     Measured per new JSON string-body state (plain walk -> sliced): SmolLM2 0.80 -> 0.07 ms, cl100k
     1.5 -> 0.35 ms; bounded runs (``maxLength``) too: new-state walks over 100 MaskBench files (cl100k) 4.5 ->
@@ -343,10 +340,6 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
     cdef int d, s, b, nxt, tid, last_end = -1
     cdef bint sliced = cls is not None
     cdef bint looped = lpure is not None
-    cdef bint has_lends = lends is not None
-    cdef uint32_t end_bits = 0
-    if has_lends and (qmap is None or not looped or lends.shape[0] < n or lpure.shape[0] < n):
-        raise ValueError("lends needs lpure, qmap and one entry per trie node")
     cdef IntVec nodes, bstates, ends
     nodes.data = bstates.data = ends.data = NULL
     nodes.n = nodes.cap = bstates.n = bstates.cap = ends.n = ends.cap = 0
@@ -377,9 +370,7 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
                         for j in range(tok_start[i], tok_start[t_next[i]]):
                             tid = tok_ids[j]
                             out[tid >> 5] |= (<uint32_t> 1) << (tid & 31)
-                        if has_lends:
-                            end_bits |= lends[i]
-                        elif last_end != loop:
+                        if last_end != loop:
                             _push(&ends, loop)
                             last_end = loop
                     i = t_next[i]
@@ -411,11 +402,6 @@ def collect_ci_sliced(trie, lexer, int start_state, uint32_t[::1] out, const uin
                 i += 1
         end_set = set(ends0)
         end_set.update([ends.data[j] for j in range(ends.n)])
-        for j in range(32):
-            if end_bits >> j & 1:
-                if j >= qmap.shape[0]:
-                    raise ValueError(f"loop end state {j} outside qmap")
-                end_set.add(int(qmap[j]))
         return ([nodes.data[j] for j in range(nodes.n)], [bstates.data[j] for j in range(bstates.n)], end_set)
     finally:
         free(states)

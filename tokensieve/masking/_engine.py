@@ -11,7 +11,6 @@ import numpy as np
 
 from .._errors import GrammarError, VocabularyError
 from ..automata import DEAD, EarleyTables, Lexer, TokenTrie
-from ..automata._trie import UTF8_ERR, utf8_table
 from ..grammar import Grammar
 from ..grammar._reduce import reduce_grammar
 from . import _select
@@ -111,7 +110,6 @@ class CompiledGrammar:
         self.mask_cache_limit = max(16, _MASK_CACHE_BYTES // (4 * self.n_words))
         self.ci_cache: OrderedDict[int, _CIEntry] = OrderedDict()
         self.recent_rows = _RecentRows(_RECENT_ROW_ITEMS)
-        self._loop_skips: dict[int, tuple] = {}  # loop state -> (subtrees skipped in it, their end states)
 
     def _set_start(self, row) -> None:
         if row.start_state < 0:
@@ -176,11 +174,10 @@ class CompiledGrammar:
         t = int(vals[j])
         lp = self._loop_slice(t)
         if lp is not None:
-            lpure, lends, qmap = self._loop_skip(t, lp)
             if t == state:  # the state loops: its tokens of class bytes only are the precomputed mask
                 k = lp.max_len
-                return lp.cls, lp.pure, lp.inside(k), k, t, lpure, ({t} if lp.lengths else set()), lends, qmap
-            return None, None, None, 0, t, lpure, set(), lends, qmap
+                return lp.cls, lp.pure, lp.inside(k), k, t, lp.pure, ({t} if lp.lengths else set())
+            return None, None, None, 0, t, lp.pure, set()
         cls = row == t
         sl = self.trie.slice(cls, self.n_words, build_first=False)
         if sl is None:  # a class seen once so far: building it costs more than one plain walk
@@ -200,7 +197,7 @@ class CompiledGrammar:
         # skipped off the run too
         loop = chain[-1] if chain[-1] == chain[-2] else -1
         ends0 = {chain[n] for n in sl.lengths if n <= k}
-        return sl.cls, sl.pure, sl.inside(k), k, loop, (sl.pure if loop >= 0 else None), ends0, None, None
+        return sl.cls, sl.pure, sl.inside(k), k, loop, (sl.pure if loop >= 0 else None), ends0
 
     def _loop_slice(self, t: int):
         """The slice of the bytes on which state ``t`` loops (None if fewer than ``_SLICE_MIN_BYTES`` or not
@@ -209,32 +206,6 @@ class CompiledGrammar:
         if int(loop.sum()) < _SLICE_MIN_BYTES:
             return None
         return self.trie.slice(loop, self.n_words, build_first=False)
-
-    def _loop_skip(self, t: int, lp) -> tuple:
-        """``(lpure, lends, qmap)`` for a walk in loop state ``t``: the subtrees it skips (marking their tokens)
-        and, when they hold tokens that end inside a character, where: ``lends[i]`` the bitmask of compact states
-        (``qmap[q]`` the lexer state) the tokens below node ``i`` end in. UTF-8-aware
-        (:meth:`TokenTrie.utf8_pure`) when ``t`` reads every non-ASCII character exactly as well-formed UTF-8
-        does, as a JSON string body does (a new string-body state on cl100k: 123 -> 88 us); else the byte-class
-        slice, whose subtrees all end in ``t`` (``lends`` None)."""
-        hit = self._loop_skips.get(t)
-        if hit is None:
-            order = _utf8_continuations(self.lexer, t)
-            if order is None or len(order) > 32:
-                hit = (lp.pure, None, None)
-            else:
-                index = {s: i for i, s in enumerate(order)}
-                table = np.full((len(order), 256), -1, dtype=np.int8)
-                for i, s in enumerate(order):
-                    row = self.lexer.row(s)
-                    for b in range(256):
-                        nxt = int(row[b])
-                        # from t, only its loop bytes and UTF-8 lead bytes stay in the automaton
-                        if nxt in index and (i != 0 or b >= 0x80 or nxt == t):
-                            table[i, b] = index[nxt]
-                hit = (self.trie.utf8_pure(lp.cls), self.trie.loop_ends(table), np.asarray(order, dtype=np.int32))
-            self._loop_skips[t] = hit
-        return hit
 
     def _budget_ready(self) -> None:
         """Shortest-completion tables, built on first use of a token budget."""
@@ -257,32 +228,6 @@ _JSON_STRING_BYTES[[0x22, 0x5C]] = False
 _COMPILED: "OrderedDict[tuple[str, str], CompiledGrammar]" = OrderedDict()
 
 
-def _utf8_continuations(lexer: Lexer, t: int) -> list | None:
-    """``t`` then the lexer states inside a character (in the order found: the same for equal automata), when
-    ``t``'s non-ASCII bytes behave exactly like well-formed UTF-8 (every character leads back to ``t``, every
-    ill-formed byte is dead), else None. A walk of a bisimulation with the decoder table from ``(t, boundary)``."""
-    table = utf8_table
-    pair = {t: 0}
-    order = [t]
-    for s in order:  # breadth-first, bytes in order
-        d = pair[s]
-        row = lexer.row(s)
-        for b in range(0x80 if d == 0 else 0, 256):  # at a boundary, ASCII is the byte-class slice's business
-            dn, sn = int(table[d, b]), int(row[b])
-            if dn == UTF8_ERR:
-                if sn != DEAD:
-                    return None
-            elif dn == 0:
-                if sn != t:
-                    return None
-            elif sn <= DEAD or sn == t or pair.get(sn, dn) != dn:
-                return None
-            elif sn not in pair:
-                pair[sn] = dn
-                order.append(sn)
-    return order
-
-
 def _trie_for(vocab: Vocabulary) -> TokenTrie:
     trie = _TRIES.get(vocab.fingerprint)
     if trie is None:
@@ -290,7 +235,6 @@ def _trie_for(vocab: Vocabulary) -> TokenTrie:
         # the slice every JSON string body loops on (ASCII but controls, quote and backslash), built with the
         # trie like llguidance's default slices: ~2 ms once per vocabulary instead of in some grammar's mask
         trie.slice(_JSON_STRING_BYTES, (vocab.size + 31) // 32)
-        trie.utf8_pure(_JSON_STRING_BYTES)
         _TRIES[vocab.fingerprint] = trie
         while len(_TRIES) > 8:
             _TRIES.popitem(last=False)

@@ -160,11 +160,9 @@ def collect_ci(trie, lexer, start_state: int, out):
     return nodes, bstates, ends
 
 
-def collect_ci_sliced(trie, lexer, start_state: int, out, cls, pure, inside, k, loop, lpure, ends0, lends=None,
-                      qmap=None):
+def collect_ci_sliced(trie, lexer, start_state: int, out, cls, pure, inside, k, loop, lpure, ends0):
     """Same result as :func:`collect_ci`; the kernel skips the subtrees ``pure`` marks (tokens that stay in
-    ``start_state``'s uniform run through the byte class ``cls``) and takes ``inside`` and ``ends0`` instead,
-    and those ``lpure`` marks in state ``loop`` (their end states from ``lends``/``qmap``, else ``loop``).
+    ``start_state``'s uniform run through the byte class ``cls``) and takes ``inside`` and ``ends0`` instead.
     The twin ignores the slice and walks everything, so it stays an independent check of it."""
     return collect_ci(trie, lexer, start_state, out)
 
