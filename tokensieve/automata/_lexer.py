@@ -38,7 +38,7 @@ class Lexer:
         self.sets: list[frozenset] = [frozenset()]  # state 0: dead
         # terminals accepting in each state (bitmask as int), and a flat "is accepting" byte table for C
         self.accepting: list[int] = [0]
-        self._cap = 1024
+        self._cap = 1024  # rows for 1024 states: growing the table copies it, and that landed inside masks
         self.trans = np.full(self._cap * 256, UNKNOWN, dtype=np.int32)
         self.trans[:256] = DEAD
         self.accept_flag = np.zeros(self._cap, dtype=np.uint8)

@@ -141,8 +141,6 @@ def check_regex(pattern: str, where: str = "regex") -> None:
     nfa.add_terminal(pattern, where)
 
 
-
-
 class _Rep:
     """A counted repetition ``body{lo,hi}`` from ``entry`` to ``exit``, kept as one template copy of the body.
 
@@ -278,10 +276,6 @@ class NFA:
 
     def add_eps(self, x: int, y: int) -> None:
         self._p[x].append(y)
-
-    def add_chars(self, ranges, x: int, y: int) -> None:
-        """Edges from ``x`` to ``y`` over the UTF-8 encodings of the code point ``ranges`` (normalised)."""
-        self._charset(tuple(ranges), x, y, 0)
 
     def add_items(self, items, x: int, y: int, where: str) -> None:
         """The NFA of a parsed regex (``re._parser`` items, no flags) from ``x`` to ``y``."""

@@ -32,6 +32,11 @@ def term_index(symbol: int) -> int:
     return -1 - symbol
 
 
+def _key_of(source) -> str:
+    """A terminal's identity from regex text or an automaton (no text is a NUL-led automaton key)."""
+    return source if isinstance(source, str) else "\0automaton:" + source.key
+
+
 class Terminal:
     """A lexeme class: ``name`` for messages, ``regex`` in Python ``re`` syntax (whole-lexeme match).
 
@@ -65,7 +70,7 @@ class Terminal:
     @property
     def key(self) -> str:
         """What identifies the language: the regex text, or the automaton's content hash."""
-        return self._regex if self.automaton is None else "\0automaton:" + self.automaton.key
+        return _key_of(self.source)
 
     @property
     def source(self):
@@ -191,7 +196,7 @@ class GrammarBuilder:
 
     def __init__(self) -> None:
         self.terminals: list[Terminal] = []
-        self._term_by_regex: dict[str, int] = {}
+        self._term_by_key: dict[str, int] = {}
         self._term_by_name: dict[str, int] = {}
         self.nonterminals: list[str] = []
         self._nt_by_name: dict[str, int] = {}
@@ -204,12 +209,13 @@ class GrammarBuilder:
         with the same language text or automaton are shared."""
         if name is not None and name in self._term_by_name:
             return term(self._term_by_name[name])
-        made = Terminal("", regex) if isinstance(regex, str) else Terminal("", automaton=regex)
-        idx = self._term_by_regex.get(made.key)
+        key = _key_of(regex)
+        idx = self._term_by_key.get(key)
         if idx is None:
             idx = len(self.terminals)
-            self.terminals.append(Terminal(name or f"T{idx}", made._regex, made.automaton))
-            self._term_by_regex[made.key] = idx
+            text = isinstance(regex, str)
+            self.terminals.append(Terminal(name or f"T{idx}", regex if text else None, None if text else regex))
+            self._term_by_key[key] = idx
         if name is not None:
             self._term_by_name[name] = idx
         return term(idx)

@@ -188,19 +188,19 @@ class Emitter:
             return hit[1]
         if kind == "string" and not lang.has_ast():
             # a product's DFA: built into the lexer directly (its regex text is rendered only on demand)
-            regex = StringAutomaton(lang.dfa())
-            self.term_chars += 16 * regex.n_edges  # about what each edge costs as text
+            source = StringAutomaton(lang.dfa())
+            self.term_chars += 16 * source.n_edges  # about what each edge costs as text
         else:
             if kind == "string":
-                regex = json_string_regex(lang)
+                source = json_string_regex(lang)
             else:
                 ast = lang.ast()
-                regex = A.to_regex(ast, A.plain_set)
-                remember_parse(regex, A.to_items(ast, A.plain_items))
-            self.term_chars += len(regex)
+                source = A.to_regex(ast, A.plain_set)
+                remember_parse(source, A.to_items(ast, A.plain_items))
+            self.term_chars += len(source)
         if self.term_chars > MAX_TERMINAL_CHARS:
             raise LimitExceededError("grammar size", f"terminal regexes exceed {MAX_TERMINAL_CHARS} characters")
-        t = self.b.terminal(regex, f"{'STRING' if kind == 'string' else 'NUMBER'}{len(self.term_cache)}")
+        t = self.b.terminal(source, f"{'STRING' if kind == 'string' else 'NUMBER'}{len(self.term_cache)}")
         self.term_cache[id(lang)] = (lang, t)
         return t
 
